@@ -1,0 +1,15 @@
+/* What every handler file includes, and the route tables they export. */
+#ifndef DF_HANDLERS_H
+#define DF_HANDLERS_H
+
+#include <cjson/cJSON.h>
+
+#include "db.h"
+#include "rds.h"
+#include "req.h"
+#include "router.h"
+#include "session.h"
+
+extern const struct route health_routes[];
+
+#endif

@@ -1,0 +1,8 @@
+/* Every resource's route table, walked in order by the dispatcher. */
+#include "dispatch.h"
+#include "handlers.h"
+
+const struct route *const df_routes[] = {
+    health_routes,
+    NULL,
+};

@@ -1,0 +1,101 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+int parse_long(const char *s, long min, long max, long *out) {
+    char *end;
+    if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int load_str(char **dst, const char *raw, const char *def) {
+    *dst = xstrdup(raw ? raw : def);
+    return 0;
+}
+
+static int load_int(long *dst, const char *raw, const char *def, long min, long max, const char *name, char *err,
+                    size_t errlen) {
+    const char *s = raw ? raw : def;
+    if (parse_long(s, min, max, dst) < 0) {
+        snprintf(err, errlen, "%s: '%s' is not a whole number from %ld to %ld", name, s, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_redis_addr(struct df_config *c, char *err, size_t errlen) {
+    const char *a = c->redis;
+    if (strncmp(a, "unix:", 5) == 0 || a[0] == '/') {
+        const char *path = a[0] == '/' ? a : a + 5;
+        if (!*path || strlen(path) >= 108) {
+            snprintf(err, errlen, "dailyfresh-redis: bad unix socket path '%s'", path);
+            return -1;
+        }
+        c->redis_unix = xstrdup(path);
+        return 0;
+    }
+    const char *colon = strrchr(a, ':');
+    long port;
+    if (!colon || colon == a || parse_long(colon + 1, 1, 65535, &port) < 0) {
+        snprintf(err, errlen, "dailyfresh-redis: '%s' is not host:port or unix:/path", a);
+        return -1;
+    }
+    char *host = xmalloc((size_t)(colon - a) + 1);
+    memcpy(host, a, (size_t)(colon - a));
+    host[colon - a] = '\0';
+    c->redis_host = host;
+    c->redis_port = (int)port;
+    return 0;
+}
+
+int config_load(struct df_config *c, const struct df_config_raw *raw, int threads, char *err, size_t errlen) {
+    memset(c, 0, sizeof(*c));
+#define STR(field, name, def, min, max) load_str(&c->field, raw->field, def)
+#define INT(field, name, def, min, max) load_int(&c->field, raw->field, def, min, max, name, err, errlen)
+#define X(field, name, type, def, min, max, help)                                                                     \
+    if (type(field, name, def, min, max) < 0)                                                                       \
+        goto fail;
+#include "config_opts.def"
+#undef X
+#undef STR
+#undef INT
+    if (parse_redis_addr(c, err, errlen) < 0)
+        goto fail;
+    if (!*c->mysql_user || !*c->mysql_database) {
+        snprintf(err, errlen, "dailyfresh-mysql-user and dailyfresh-mysql-database must not be empty");
+        goto fail;
+    }
+    c->threads = threads > 0 ? threads : 1;
+    if (c->redis_pool == 0)
+        c->redis_pool = c->threads;
+    if (c->mysql_pool == 0)
+        c->mysql_pool = c->threads;
+    return 0;
+fail:
+    config_free(c);
+    return -1;
+}
+
+void config_free(struct df_config *c) {
+#define STR(field) free(c->field), c->field = NULL
+#define INT(field) (void)0
+#define X(field, name, type, def, min, max, help) type(field);
+#include "config_opts.def"
+#undef X
+#undef STR
+#undef INT
+    free(c->redis_host);
+    free(c->redis_unix);
+    c->redis_host = c->redis_unix = NULL;
+}

@@ -1,0 +1,36 @@
+/* The plugin's settings, parsed and validated once in the master. */
+#ifndef DF_CONFIG_H
+#define DF_CONFIG_H
+
+#include <stddef.h>
+
+#define STR char *
+#define INT long
+struct df_config {
+#define X(field, name, type, def, min, max, help) type field;
+#include "config_opts.def"
+#undef X
+    /* derived from redis */
+    char *redis_host;
+    int redis_port;
+    char *redis_unix;
+    int threads; /* threads per worker, from uWSGI */
+};
+#undef STR
+#undef INT
+
+/* Raw strings as uWSGI set them (NULL = not given). */
+struct df_config_raw {
+#define X(field, name, type, def, min, max, help) char *field;
+#include "config_opts.def"
+#undef X
+};
+
+/* Fills c from raw (defaults where NULL); -1 with one line in err when a
+ * value is unusable. c owns its strings: free them with config_free. */
+int config_load(struct df_config *c, const struct df_config_raw *raw, int threads, char *err, size_t errlen);
+void config_free(struct df_config *c);
+/* Strict integer parse: the whole string, base 10, within [min, max]. */
+int parse_long(const char *s, long min, long max, long *out);
+
+#endif

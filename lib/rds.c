@@ -1,0 +1,206 @@
+#include "rds.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static void *redis_open(void *cfgp, char *err, size_t errlen) {
+    const struct df_config *cfg = cfgp;
+    struct timeval tv = {cfg->redis_timeout_ms / 1000, (cfg->redis_timeout_ms % 1000) * 1000};
+    redisContext *c = cfg->redis_unix ? redisConnectUnixWithTimeout(cfg->redis_unix, tv)
+                                      : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (!c) {
+        snprintf(err, errlen, "cannot allocate redis context");
+        return NULL;
+    }
+    if (c->err) {
+        snprintf(err, errlen, "connect %s: %s", cfg->redis, c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "set timeout: %s", c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* hiredis: "once an error is returned the context cannot be reused" */
+static int redis_reset(void *conn) {
+    redisContext *c = conn;
+    return c->err ? -1 : 0;
+}
+
+static int redis_alive(void *conn) {
+    return pool_fd_alive(((redisContext *)conn)->fd);
+}
+
+static void redis_close(void *conn) {
+    redisFree(conn);
+}
+
+const struct pool_ops redis_pool_ops = {"redis", redis_open, redis_reset, redis_alive, redis_close};
+
+redisContext *rds_conn(struct df_req *r) {
+    if (r->redis_slot)
+        return r->redis_broken ? NULL : r->redis_slot->conn;
+    char err[256];
+    r->redis_slot = pool_get(&r->app->redis, err, sizeof(err));
+    if (!r->redis_slot) {
+        req_fail(r, 503, "redis", err);
+        return NULL;
+    }
+    return r->redis_slot->conn;
+}
+
+static void conn_failed(struct df_req *r, redisContext *c) {
+    r->redis_broken = 1;
+    req_fail(r, 503, "redis", c->errstr[0] ? c->errstr : "connection lost");
+}
+
+static redisReply *own(struct df_req *r, void *reply) {
+    arena_defer(&r->arena, freeReplyObject, reply);
+    return reply;
+}
+
+static redisReply *checked(struct df_req *r, redisContext *c, redisReply *rep) {
+    if (!rep) {
+        conn_failed(r, c);
+        return NULL;
+    }
+    own(r, rep);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        req_fail(r, 500, "redis", rep->str);
+        return NULL;
+    }
+    return rep;
+}
+
+redisReply *rds_cmd(struct df_req *r, const char *fmt, ...) {
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    return checked(r, c, rep);
+}
+
+redisReply *rds_cmdargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen) {
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return NULL;
+    return checked(r, c, redisCommandArgv(c, argc, argv, argvlen));
+}
+
+int rds_append(struct df_req *r, const char *fmt, ...) {
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAppendCommand(c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        conn_failed(r, c);
+        return -1;
+    }
+    r->redis_pending++;
+    return 0;
+}
+
+int rds_appendargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen) {
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return -1;
+    if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK) {
+        conn_failed(r, c);
+        return -1;
+    }
+    r->redis_pending++;
+    return 0;
+}
+
+redisReply *rds_reply(struct df_req *r) {
+    redisContext *c = rds_conn(r);
+    void *rep = NULL;
+    if (!c || r->redis_pending <= 0)
+        return NULL;
+    if (redisGetReply(c, &rep) != REDIS_OK || !rep) {
+        conn_failed(r, c);
+        return NULL;
+    }
+    r->redis_pending--;
+    return own(r, rep);
+}
+
+static pthread_mutex_t sha_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *script_hash(struct rds_script *s) {
+    pthread_mutex_lock(&sha_mu);
+    if (!s->sha[0]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        EVP_Digest(s->src, strlen(s->src), md, &n, EVP_sha1(), NULL);
+        for (unsigned int i = 0; i < n && i < 20; i++)
+            snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+    }
+    pthread_mutex_unlock(&sha_mu);
+    return s->sha;
+}
+
+redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv) {
+    int argc = 3 + nkeys + nargs;
+    const char **av = arena_alloc(&r->arena, sizeof(char *) * (size_t)argc);
+    char nk[16];
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    av[0] = "EVALSHA";
+    av[1] = script_hash(s);
+    av[2] = nk;
+    for (int i = 0; i < nkeys + nargs; i++)
+        av[3 + i] = argv[i];
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return NULL;
+    redisReply *rep = redisCommandArgv(c, argc, av, NULL);
+    if (!rep) {
+        conn_failed(r, c);
+        return NULL;
+    }
+    own(r, rep);
+    if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+        av[0] = "EVAL";
+        av[1] = s->src;
+        return checked(r, c, redisCommandArgv(c, argc, av, NULL));
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        req_fail(r, 500, "redis", rep->str);
+        return NULL;
+    }
+    return rep;
+}
+
+int rds_reply_ll(const redisReply *rep, long long *out) {
+    if (!rep)
+        return -1;
+    if (rep->type == REDIS_REPLY_INTEGER) {
+        *out = rep->integer;
+        return 0;
+    }
+    if (rep->type == REDIS_REPLY_STRING) {
+        char *end;
+        if (rep->len == 0 || rep->len > 20)
+            return -1;
+        long long v = strtoll(rep->str, &end, 10);
+        if (end != rep->str + rep->len)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    return -1;
+}

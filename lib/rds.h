@@ -1,0 +1,40 @@
+/* Redis for handlers: the request takes one pooled connection on first use
+ * and keeps it until it ends. Replies belong to the request (freed with it).
+ * A connection-level failure records 503 and marks the connection broken so
+ * the pool drops it; an error reply records 500. */
+#ifndef DF_RDS_H
+#define DF_RDS_H
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+
+#include "pool.h"
+#include "req.h"
+
+extern const struct pool_ops redis_pool_ops; /* cfg: struct df_config * */
+
+redisContext *rds_conn(struct df_req *r);
+/* One command; NULL on failure (already recorded), never an error reply. */
+redisReply *rds_cmd(struct df_req *r, const char *fmt, ...);
+redisReply *rds_cmdargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen);
+/* Pipelining: append commands, then read each reply in order. rds_reply
+ * returns error replies as they are; NULL only when the connection failed. */
+int rds_append(struct df_req *r, const char *fmt, ...);
+int rds_appendargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen);
+redisReply *rds_reply(struct df_req *r);
+
+/* A server-side script run by EVALSHA, loaded with EVAL when Redis does not
+ * know it yet (first use, or after a restart). */
+struct rds_script {
+    const char *src;
+    char sha[41]; /* filled on first use, under a lock */
+};
+#define RDS_SCRIPT(source) {.src = (source), .sha = ""}
+
+/* argv: keys first, then args. NULL on failure; error replies become 500. */
+redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv);
+
+/* Integer value of a reply holding an integer or a decimal string. */
+int rds_reply_ll(const redisReply *rep, long long *out);
+
+#endif

@@ -1,0 +1,129 @@
+#include "req.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+void req_init(struct df_req *r, struct df_app *app) {
+    memset(r, 0, sizeof(*r));
+    arena_init(&r->arena);
+    r->app = app;
+    r->method = r->path = r->content_type = "";
+    params_init(&r->query);
+    params_init(&r->body);
+    params_init(&r->cookies);
+}
+
+void req_release(struct df_req *r) {
+    if (r->redis_slot) {
+        pool_put(&r->app->redis, r->redis_slot, r->redis_broken || r->redis_pending != 0);
+        r->redis_slot = NULL;
+    }
+    if (r->mysql_slot) {
+        pool_put(&r->app->mysql, r->mysql_slot, r->mysql_broken);
+        r->mysql_slot = NULL;
+    }
+    arena_reset(&r->arena);
+}
+
+const char *req_param(const struct df_req *r, const char *key) {
+    const char *v = params_get(&r->body, key);
+    return v ? v : params_get(&r->query, key);
+}
+
+size_t req_param_list(struct df_req *r, const char *key, const char **out, size_t max) {
+    const char *raw[64];
+    size_t n = params_get_all(&r->body, key, raw, 64);
+    if (n == 0)
+        n = params_get_all(&r->query, key, raw, 64);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        const char *s = raw[i];
+        while (*s && k < max) {
+            const char *comma = strchr(s, ',');
+            size_t len = comma ? (size_t)(comma - s) : strlen(s);
+            if (len > 0)
+                out[k++] = arena_strndup(&r->arena, s, len);
+            s += len;
+            if (*s == ',')
+                s++;
+        }
+    }
+    return k;
+}
+
+const char *req_cookie(const struct df_req *r, const char *name) {
+    return params_get(&r->cookies, name);
+}
+
+void req_fail(struct df_req *r, int status, const char *what, const char *detail) {
+    df_log("%s %s: %s: %s", r->method, r->path, what, detail ? detail : "");
+    if (r->fail_status != 503) /* an outage explains whatever followed it */
+        r->fail_status = status;
+    r->fail_msg = status == 503 ? arena_printf(&r->arena, "%s unavailable", what) : "internal error";
+}
+
+void resp_json(struct df_req *r, int status, cJSON *body) {
+    if (r->json)
+        cJSON_Delete(r->json);
+    r->status = status;
+    r->json = body;
+    r->text = NULL;
+}
+
+void resp_error(struct df_req *r, int status, const char *msg) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    resp_json(r, status, o);
+}
+
+cJSON *resp_res(struct df_req *r, int code) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", code);
+    resp_json(r, 200, o);
+    return o;
+}
+
+void resp_res_err(struct df_req *r, int code, const char *msg) {
+    cJSON_AddStringToObject(resp_res(r, code), "errmsg", msg);
+}
+
+cJSON *resp_res_ok(struct df_req *r, int code, const char *msg) {
+    cJSON *o = resp_res(r, code);
+    cJSON_AddStringToObject(o, "message", msg);
+    return o;
+}
+
+void resp_text(struct df_req *r, int status, const char *text) {
+    if (r->json)
+        cJSON_Delete(r->json);
+    r->json = NULL;
+    r->status = status;
+    r->text = arena_strdup(&r->arena, text);
+}
+
+void resp_cookie(struct df_req *r, const char *name, const char *value, long max_age, int http_only) {
+    if (r->n_cookies >= RESP_MAX_COOKIES)
+        return;
+    char age[64] = "";
+    if (max_age > 0)
+        snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
+    else if (max_age < 0)
+        snprintf(age, sizeof(age), "; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    r->set_cookie[r->n_cookies++] = arena_printf(&r->arena, "%s=%s%s; Path=/; SameSite=Lax%s%s", name, value, age,
+                                                 http_only ? "; HttpOnly" : "",
+                                                 r->app && r->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
+long long parse_id(const char *s) {
+    long long v = 0;
+    if (!s || !*s)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || p - s >= 16)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v > 0 && v <= 9007199254740992LL ? v : -1;
+}

@@ -1,0 +1,94 @@
+/* The request as handlers see it: NUL-terminated copies of what uWSGI
+ * parsed, the parameters, the response being built, and the pooled
+ * connections this request has taken (given back when it ends).
+ *
+ * Handler contract: answer with resp_*(); on a backend failure just return
+ * (or goto out) without answering — the failing helper has recorded
+ * whether that is a 503 (server down) or a 500 (our bug), and the
+ * dispatcher sends that. */
+#ifndef DF_REQ_H
+#define DF_REQ_H
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "mem.h"
+#include "params.h"
+#include "pool.h"
+#include "router.h"
+
+struct df_app {
+    struct df_config cfg;
+    struct pool redis;
+    struct pool mysql;
+};
+
+#define RESP_MAX_COOKIES 4
+
+struct df_req {
+    struct arena arena;
+    struct df_app *app; /* borrowed: the worker's */
+
+    const char *method;
+    const char *path;
+    size_t path_len;
+    const char *content_type; /* "" when absent */
+    const char *csrf_header;  /* X-CSRFToken, NULL when absent */
+    const char *remote_addr;
+    struct params query, body, cookies;
+    struct route_match match;
+
+    /* response */
+    int status;          /* 0 until a handler answers */
+    cJSON *json;         /* owned: freed by the arena */
+    const char *text;    /* plain-text body (payment notify) */
+    const char *set_cookie[RESP_MAX_COOKIES];
+    int n_cookies;
+
+    /* failure recorded by a backend helper, sent when nothing answered */
+    int fail_status;
+    const char *fail_msg;
+
+    /* connections taken from the pools, returned by req_release */
+    struct pool_slot *redis_slot;
+    int redis_pending; /* appended commands whose replies are unread */
+    int redis_broken;
+    struct pool_slot *mysql_slot;
+    int mysql_broken;
+
+    /* session, resolved once */
+    int user_checked;
+    long long user_id; /* 0: anonymous */
+};
+
+void req_init(struct df_req *r, struct df_app *app);
+/* Gives back connections and frees everything the request allocated. */
+void req_release(struct df_req *r);
+
+/* A parameter from the body, else from the query string. */
+const char *req_param(const struct df_req *r, const char *key);
+/* A list parameter: repeated keys and comma-separated values both count. */
+size_t req_param_list(struct df_req *r, const char *key, const char **out, size_t max);
+const char *req_cookie(const struct df_req *r, const char *name);
+
+/* Records a backend failure: status 503 (unavailable) or 500; logs msg. */
+void req_fail(struct df_req *r, int status, const char *what, const char *detail);
+
+/* Responses. */
+void resp_json(struct df_req *r, int status, cJSON *body);   /* takes body */
+void resp_error(struct df_req *r, int status, const char *msg); /* {"error": msg} */
+/* 200 {"res": code, "errmsg": msg} */
+void resp_res_err(struct df_req *r, int code, const char *msg);
+/* 200 {"res": code, "message": msg}; returns the object for extra fields */
+cJSON *resp_res_ok(struct df_req *r, int code, const char *msg);
+/* 200 {"res": code}; returns the object for the payload */
+cJSON *resp_res(struct df_req *r, int code);
+void resp_text(struct df_req *r, int status, const char *text);
+void resp_cookie(struct df_req *r, const char *name, const char *value, long max_age, int http_only);
+
+/* Strict positive id from a parameter: 1..2^53. -1 when absent or bad. */
+long long parse_id(const char *s);
+
+#endif

@@ -1,0 +1,74 @@
+#include "session.h"
+
+#include <string.h>
+
+#include "crypto.h"
+#include "rds.h"
+
+static int sid_valid(const char *sid) {
+    if (!sid || strlen(sid) != 32)
+        return 0;
+    for (const char *p = sid; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+int session_user(struct df_req *r, long long *uid) {
+    if (r->user_checked) {
+        *uid = r->user_id;
+        return 0;
+    }
+    const char *sid = req_cookie(r, SESSION_COOKIE);
+    long long id = 0;
+    if (sid_valid(sid)) {
+        redisReply *rep = rds_cmd(r, "GET session_%s", sid);
+        if (!rep)
+            return -1;
+        if (rep->type == REDIS_REPLY_STRING && (rds_reply_ll(rep, &id) < 0 || id < 0))
+            id = 0;
+    }
+    r->user_checked = 1;
+    r->user_id = id;
+    *uid = id;
+    return 0;
+}
+
+int session_require(struct df_req *r, long long *uid, const char *msg) {
+    if (session_user(r, uid) < 0)
+        return -1;
+    if (*uid == 0) {
+        resp_res_err(r, 0, msg);
+        return 0;
+    }
+    return 1;
+}
+
+int session_start(struct df_req *r, long long uid, int remember) {
+    char sid[33];
+    long ttl = remember ? r->app->cfg.session_remember_ttl : r->app->cfg.session_ttl;
+    if (rand_hex(sid, 16) < 0) {
+        req_fail(r, 500, "session", "RAND_bytes failed");
+        return -1;
+    }
+    /* a session fixed by an old cookie is replaced, not reused */
+    const char *old = req_cookie(r, SESSION_COOKIE);
+    if (sid_valid(old) && !rds_cmd(r, "DEL session_%s", old))
+        return -1;
+    if (!rds_cmd(r, "SET session_%s %lld EX %ld", sid, uid, ttl))
+        return -1;
+    resp_cookie(r, SESSION_COOKIE, sid, remember ? ttl : 0, 1);
+    r->user_checked = 1;
+    r->user_id = uid;
+    return 0;
+}
+
+int session_end(struct df_req *r) {
+    const char *sid = req_cookie(r, SESSION_COOKIE);
+    if (sid_valid(sid) && !rds_cmd(r, "DEL session_%s", sid))
+        return -1;
+    resp_cookie(r, SESSION_COOKIE, "", -1, 1);
+    r->user_checked = 1;
+    r->user_id = 0;
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* Sessions in Redis: key session_<id> holds the user id, with a TTL, so
+ * every instance sees every session. The id is 128 random bits in hex,
+ * carried in the sessionid cookie (HttpOnly, SameSite=Lax, Path=/). */
+#ifndef DF_SESSION_H
+#define DF_SESSION_H
+
+#include "req.h"
+
+#define SESSION_COOKIE "sessionid"
+
+/* The logged-in user's id in *uid (0: anonymous). -1: Redis failed (the
+ * failure is recorded: the answer is 503, never "logged out"). */
+int session_user(struct df_req *r, long long *uid);
+/* For endpoints that need a login: 1 logged in (*uid set); 0 anonymous,
+ * answered {"res": 0, "errmsg": msg}; -1 backend failure. */
+int session_require(struct df_req *r, long long *uid, const char *msg);
+/* Stores a new session and sets the cookie: with remember, for the
+ * remember TTL; else a browser-session cookie and the short TTL. */
+int session_start(struct df_req *r, long long uid, int remember);
+/* Deletes the request's session (if any) and expires the cookie. */
+int session_end(struct df_req *r);
+
+#endif

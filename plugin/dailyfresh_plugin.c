@@ -1,0 +1,172 @@
+/* dailyfresh: the uWSGI entry. The plugin struct, its options, the
+ * per-worker pools opened after fork, and the glue between a uWSGI request
+ * and lib/dispatch. Everything past this file is uWSGI-free. */
+#include <uwsgi.h>
+
+#include <curl/curl.h>
+#include <mysql.h>
+
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+#include "rds.h"
+#include "req.h"
+
+extern struct uwsgi_server uwsgi;
+struct uwsgi_plugin dailyfresh_plugin;
+
+#define DF_MODIFIER1 251
+
+static struct df_config_raw raw;
+static struct df_app app;
+static struct df_req *reqs; /* one per core, indexed by wsgi_req->async_id */
+static int pools_ready;
+
+static struct uwsgi_option df_options[] = {
+#define X(field, name, type, def, min, max, help)                                                                     \
+    {(char *)name, required_argument, 0, (char *)help, uwsgi_opt_set_str, &raw.field, 0},
+#include "config_opts.def"
+#undef X
+    UWSGI_END_OF_OPTIONS};
+
+/* In the master, before fork: validate the options (a bad value stops
+ * start-up with one line) and initialise the libraries that must be set up
+ * before any thread exists. No sockets here. */
+static int df_init(void) {
+    char err[512];
+    if (config_load(&app.cfg, &raw, uwsgi.threads, err, sizeof(err)) < 0) {
+        uwsgi_log("dailyfresh: bad option: %s\n", err);
+        exit(1);
+    }
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        uwsgi_log("dailyfresh: mysql_library_init failed\n");
+        exit(1);
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        uwsgi_log("dailyfresh: curl_global_init failed\n");
+        exit(1);
+    }
+    uwsgi_log("dailyfresh: redis %s, mysql %s%s/%s, pools %ld+%ld per worker\n", app.cfg.redis,
+              app.cfg.mysql_socket[0] ? app.cfg.mysql_socket : app.cfg.mysql_host,
+              app.cfg.mysql_socket[0] ? "" : "", app.cfg.mysql_database, app.cfg.redis_pool, app.cfg.mysql_pool);
+    return 0;
+}
+
+/* In each worker (and respawned worker) before its threads start: the
+ * pools are per process, connections opened lazily on first use. */
+static void df_post_fork(void) {
+    if (pools_ready)
+        return;
+    reqs = uwsgi_calloc(sizeof(struct df_req) * (size_t)uwsgi.cores);
+    if (pool_init(&app.redis, &redis_pool_ops, &app.cfg, (size_t)app.cfg.redis_pool, (int)app.cfg.pool_wait_ms) < 0 ||
+        pool_init(&app.mysql, &mysql_pool_ops, &app.cfg, (size_t)app.cfg.mysql_pool, (int)app.cfg.pool_wait_ms) < 0) {
+        uwsgi_log("dailyfresh: cannot create connection pools\n");
+        exit(1);
+    }
+    pools_ready = 1;
+}
+
+static void df_init_thread(int core_id) {
+    (void)core_id;
+    mysql_thread_init();
+}
+
+static char *var_dup(struct df_req *r, char *v, uint16_t len) {
+    return v ? arena_strndup(&r->arena, v, len) : NULL;
+}
+
+static int send_answer(struct wsgi_request *wsgi_req, struct df_req *r) {
+    size_t len = 0;
+    char *body = dispatch_body(r, &len);
+    int rc = -1;
+    if (!body)
+        goto out;
+    if (uwsgi_response_prepare_headers_int(wsgi_req, r->status))
+        goto out;
+    if (r->text) {
+        if (uwsgi_response_add_content_type(wsgi_req, "text/plain; charset=utf-8", 25))
+            goto out;
+    } else if (uwsgi_response_add_content_type(wsgi_req, "application/json; charset=utf-8", 31)) {
+        goto out;
+    }
+    for (int i = 0; i < r->n_cookies; i++)
+        if (uwsgi_response_add_header(wsgi_req, "Set-Cookie", 10, (char *)r->set_cookie[i],
+                                      (uint16_t)strlen(r->set_cookie[i])))
+            goto out;
+    if (uwsgi_response_add_content_length(wsgi_req, len))
+        goto out;
+    if (uwsgi_response_write_body_do(wsgi_req, body, len))
+        goto out;
+    rc = 0;
+out:
+    free(body);
+    return rc;
+}
+
+static int df_request(struct wsgi_request *wsgi_req) {
+    if (!wsgi_req->uh->pktsize) {
+        uwsgi_log("dailyfresh: empty request\n");
+        return -1;
+    }
+    if (uwsgi_parse_vars(wsgi_req))
+        return -1;
+    if (!pools_ready)
+        df_post_fork();
+
+    struct df_req *r = &reqs[wsgi_req->async_id];
+    req_init(r, &app);
+    r->method = var_dup(r, wsgi_req->method, wsgi_req->method_len);
+    r->path = var_dup(r, wsgi_req->path_info, wsgi_req->path_info_len);
+    r->path_len = wsgi_req->path_info_len;
+    if (!r->path || !r->path_len) {
+        r->path = "/";
+        r->path_len = 1;
+    }
+    if (wsgi_req->content_type_len)
+        r->content_type = var_dup(r, wsgi_req->content_type, wsgi_req->content_type_len);
+    r->remote_addr = var_dup(r, wsgi_req->remote_addr, wsgi_req->remote_addr_len);
+    uint16_t hlen = 0;
+    char *h = uwsgi_get_var(wsgi_req, "HTTP_X_CSRFTOKEN", 16, &hlen);
+    if (h)
+        r->csrf_header = arena_strndup(&r->arena, h, hlen);
+
+    const char *body = NULL;
+    ssize_t blen = 0;
+    if (dispatch_route(r, df_routes, (long long)wsgi_req->post_cl) == 0 && wsgi_req->post_cl > 0) {
+        body = uwsgi_request_body_read(wsgi_req, 0, &blen);
+        if (!body || blen < 0 || (size_t)blen != wsgi_req->post_cl) {
+            resp_error(r, 400, "incomplete request body");
+            body = NULL;
+            blen = 0;
+        }
+    }
+    dispatch_run(r, wsgi_req->query_string, wsgi_req->query_string_len, wsgi_req->cookie, wsgi_req->cookie_len,
+                 body, (size_t)blen);
+    send_answer(wsgi_req, r);
+    req_release(r);
+    return UWSGI_OK;
+}
+
+static void df_after_request(struct wsgi_request *wsgi_req) {
+    log_request(wsgi_req);
+}
+
+static void df_atexit(void) {
+    if (!pools_ready)
+        return;
+    pool_destroy(&app.redis);
+    pool_destroy(&app.mysql);
+    pools_ready = 0;
+}
+
+struct uwsgi_plugin dailyfresh_plugin = {
+    .name = "dailyfresh",
+    .modifier1 = DF_MODIFIER1,
+    .options = df_options,
+    .init = df_init,
+    .post_fork = df_post_fork,
+    .init_thread = df_init_thread,
+    .request = df_request,
+    .after_request = df_after_request,
+    .atexit = df_atexit,
+};

@@ -1,0 +1,160 @@
+-- dailyfresh tables: the Django original's, same names and columns, so an
+-- existing database works as it is. InnoDB, utf8mb4. Safe to run again.
+SET NAMES utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_user (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    password varchar(128) NOT NULL,
+    last_login datetime(6) NULL,
+    is_superuser tinyint(1) NOT NULL DEFAULT 0,
+    username varchar(150) NOT NULL,
+    first_name varchar(150) NOT NULL DEFAULT '',
+    last_name varchar(150) NOT NULL DEFAULT '',
+    email varchar(254) NOT NULL,
+    is_staff tinyint(1) NOT NULL DEFAULT 0,
+    is_active tinyint(1) NOT NULL DEFAULT 1,
+    date_joined datetime(6) NOT NULL,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    UNIQUE KEY username (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_address (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    receiver varchar(20) NOT NULL,
+    addr varchar(256) NOT NULL,
+    zip_code varchar(6) NULL,
+    phone varchar(11) NOT NULL,
+    is_default tinyint(1) NOT NULL DEFAULT 0,
+    user_id int NOT NULL,
+    KEY df_address_user_id (user_id),
+    CONSTRAINT df_address_user_id_fk_df_user_id FOREIGN KEY (user_id) REFERENCES df_user (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_goods_type (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    name varchar(20) NOT NULL,
+    logo varchar(20) NOT NULL,
+    image varchar(100) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_goods (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    name varchar(20) NOT NULL,
+    detail longtext NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_goods_sku (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    name varchar(20) NOT NULL,
+    `desc` varchar(256) NOT NULL,
+    price decimal(10,2) NOT NULL,
+    unite varchar(20) NOT NULL,
+    image varchar(100) NOT NULL,
+    stock int NOT NULL DEFAULT 1,
+    sales int NOT NULL DEFAULT 0,
+    status smallint NOT NULL DEFAULT 1,
+    goods_id int NOT NULL,
+    type_id int NOT NULL,
+    KEY df_goods_sku_goods_id (goods_id),
+    KEY df_goods_sku_type_id (type_id),
+    CONSTRAINT df_goods_sku_goods_id_fk_df_goods_id FOREIGN KEY (goods_id) REFERENCES df_goods (id),
+    CONSTRAINT df_goods_sku_type_id_fk_df_goods_type_id FOREIGN KEY (type_id) REFERENCES df_goods_type (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_goods_image (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    image varchar(100) NOT NULL,
+    sku_id int NOT NULL,
+    KEY df_goods_image_sku_id (sku_id),
+    CONSTRAINT df_goods_image_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_index_banner (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    image varchar(100) NOT NULL,
+    `index` smallint NOT NULL DEFAULT 0,
+    sku_id int NOT NULL,
+    KEY df_index_banner_sku_id (sku_id),
+    CONSTRAINT df_index_banner_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_index_type_goods (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    display_type smallint NOT NULL DEFAULT 1,
+    `index` smallint NOT NULL DEFAULT 0,
+    sku_id int NOT NULL,
+    type_id int NOT NULL,
+    KEY df_index_type_goods_sku_id (sku_id),
+    KEY df_index_type_goods_type_id (type_id),
+    CONSTRAINT df_index_type_goods_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id),
+    CONSTRAINT df_index_type_goods_type_id_fk_df_goods_type_id FOREIGN KEY (type_id) REFERENCES df_goods_type (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_index_promotion (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    name varchar(20) NOT NULL,
+    url varchar(200) NOT NULL,
+    image varchar(100) NOT NULL,
+    `index` smallint NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_order_info (
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    order_id varchar(128) NOT NULL PRIMARY KEY,
+    pay_method smallint NOT NULL DEFAULT 3,
+    total_count int NOT NULL DEFAULT 1,
+    total_price decimal(10,2) NOT NULL,
+    transit_price decimal(10,2) NOT NULL,
+    order_status smallint NOT NULL DEFAULT 1,
+    trade_no varchar(128) NOT NULL DEFAULT '',
+    addr_id int NOT NULL,
+    user_id int NOT NULL,
+    KEY df_order_info_addr_id (addr_id),
+    KEY df_order_info_user_id (user_id),
+    CONSTRAINT df_order_info_addr_id_fk_df_address_id FOREIGN KEY (addr_id) REFERENCES df_address (id),
+    CONSTRAINT df_order_info_user_id_fk_df_user_id FOREIGN KEY (user_id) REFERENCES df_user (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS df_order_goods (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    count int NOT NULL DEFAULT 1,
+    price decimal(10,2) NOT NULL,
+    comment varchar(256) NOT NULL DEFAULT '',
+    order_id varchar(128) NOT NULL,
+    sku_id int NOT NULL,
+    KEY df_order_goods_order_id (order_id),
+    KEY df_order_goods_sku_id (sku_id),
+    CONSTRAINT df_order_goods_order_id_fk_df_order_info_order_id FOREIGN KEY (order_id) REFERENCES df_order_info (order_id),
+    CONSTRAINT df_order_goods_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

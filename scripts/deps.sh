@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages dailyfresh builds, runs and tests with —
+# only those missing, so a second run does nothing.
+set -euo pipefail
+
+PACKAGES=(
+    gcc make pkg-config curl ca-certificates
+    uwsgi-core libcap-dev libpcre3-dev uuid-dev zlib1g-dev
+    libhiredis-dev libmariadb-dev libcjson-dev libssl-dev libcurl4-openssl-dev
+    libcmocka-dev
+    redis-server mariadb-server mariadb-client nginx
+    python3 python3-pytest python3-requests
+    wrk valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+        echo "deps: these Debian packages are missing and I am not root: ${missing[*]}" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# the packaged services must not start on their default ports: the stack runs its own
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The local dailyfresh stack: Redis, MariaDB, the uWSGI instances and nginx,
+# all state, logs, sockets and pidfiles under one directory.
+#
+#   scripts/stack.sh start | stop | status
+#   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
+#
+# Environment (all optional):
+#   DF_VAR          state directory            (default: <repo>/var)
+#   DF_HTTP_PORT    nginx port                 (default: 8000)
+#   DF_UWSGI_PORTS  uWSGI ports, space separated (default: "8080 8081")
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VAR=${DF_VAR:-$ROOT/var}
+HTTP_PORT=${DF_HTTP_PORT:-8000}
+UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
+mkdir -p "$VAR"
+VAR=$(cd "$VAR" && pwd)
+RUN=$VAR/run
+LOG=$VAR/log
+MYSQL_SOCK=$RUN/mysqld.sock
+REDIS_SOCK=$RUN/redis.sock
+
+log() { printf 'stack: %s\n' "$*"; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+pid_alive() { # pidfile
+    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+wait_gone() { # pidfile name
+    local pid
+    [ -s "$1" ] || return 0
+    pid=$(cat "$1")
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+        sleep 0.1
+    done
+    log "$2 ($pid) did not stop in 10 s: killing it"
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$1"
+}
+
+dirs() {
+    mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/mysql" "$VAR/nginx"
+}
+
+# ---------------------------------------------------------------- Redis
+start_redis() {
+    dirs
+    if pid_alive "$RUN/redis.pid"; then return 0; fi
+    cat > "$VAR/redis.conf" <<CONF
+daemonize yes
+port 0
+unixsocket $REDIS_SOCK
+unixsocketperm 700
+pidfile $RUN/redis.pid
+logfile $LOG/redis.log
+dir $VAR/redis
+save 300 1
+appendonly no
+CONF
+    redis-server "$VAR/redis.conf"
+    for _ in $(seq 1 100); do
+        redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "redis did not start (see $LOG/redis.log)"
+}
+
+stop_redis() {
+    if pid_alive "$RUN/redis.pid"; then kill "$(cat "$RUN/redis.pid")"; fi
+    wait_gone "$RUN/redis.pid" redis
+}
+
+# ---------------------------------------------------------------- MariaDB
+mysql_root() {
+    mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot "$@"
+}
+
+start_mysql() {
+    dirs
+    if pid_alive "$RUN/mysqld.pid"; then return 0; fi
+    local user_opt=""
+    [ "$(id -u)" = 0 ] && user_opt="user = root"
+    cat > "$VAR/my.cnf" <<CONF
+[mysqld]
+$user_opt
+datadir = $VAR/mysql
+socket = $MYSQL_SOCK
+pid-file = $RUN/mysqld.pid
+log-error = $LOG/mysqld.log
+skip-networking
+transaction-isolation = READ-COMMITTED
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+innodb_buffer_pool_size = 256M
+innodb_flush_log_at_trx_commit = 2
+max_connections = 500
+CONF
+    if [ ! -d "$VAR/mysql/mysql" ]; then
+        log "initialising MariaDB data directory $VAR/mysql"
+        mariadb-install-db --defaults-file="$VAR/my.cnf" --auth-root-authentication-method=socket \
+            --skip-test-db >"$LOG/mysql-install.log" 2>&1 || die "mariadb-install-db failed (see $LOG/mysql-install.log)"
+    fi
+    # setsid -f: detached, holding none of our file descriptors
+    setsid -f mariadbd --defaults-file="$VAR/my.cnf" </dev/null >>"$LOG/mysqld.log" 2>&1
+    for _ in $(seq 1 300); do
+        mysql_root -e 'SELECT 1' >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "mariadb did not start (see $LOG/mysqld.log)"
+}
+
+stop_mysql() {
+    if pid_alive "$RUN/mysqld.pid"; then kill "$(cat "$RUN/mysqld.pid")"; fi
+    wait_gone "$RUN/mysqld.pid" mariadb
+}
+
+load_schema() {
+    mysql_root < "$ROOT/schema/database.sql"
+    mysql_root dailyfresh < "$ROOT/schema/schema.sql"
+    mysql_root dailyfresh < "$ROOT/schema/demo.sql"
+}
+
+# ---------------------------------------------------------------- uWSGI
+start_uwsgi() {
+    local port
+    for port in $UWSGI_PORTS; do
+        if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
+        DF_VAR="$VAR" DF_PORT="$port" uwsgi --ini "$ROOT/uwsgi.ini" \
+            || die "uwsgi on $port did not start (see $LOG/uwsgi-$port.log)"
+    done
+}
+
+stop_uwsgi() {
+    local pidfile
+    for pidfile in "$RUN"/uwsgi-*.pid; do
+        [ -e "$pidfile" ] || continue
+        if pid_alive "$pidfile"; then uwsgi --stop "$pidfile" >/dev/null 2>&1 || true; fi
+        wait_gone "$pidfile" "uwsgi $(basename "$pidfile")"
+    done
+}
+
+# ---------------------------------------------------------------- nginx
+render_nginx() {
+    local servers="" port
+    for port in $UWSGI_PORTS; do
+        servers+="        server 127.0.0.1:$port max_fails=3 fail_timeout=5s;\\n"
+    done
+    # the instance lines are replaced by one line per port in DF_UWSGI_PORTS
+    sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
+        -e "s#alias static/;#alias $ROOT/static/;#" \
+        -e "s# var/# $VAR/#g" \
+        -e "/# instance\$/d" \
+        -e "s#^\(    upstream dailyfresh {\)\$#\1\\n$servers#" \
+        "$ROOT/nginx.conf" > "$VAR/nginx.conf"
+}
+
+start_nginx() {
+    dirs
+    render_nginx
+    local args=(-p "$VAR/" -c "$VAR/nginx.conf")
+    # workers must read static/ and write var/ whoever owns the checkout
+    [ "$(id -u)" = 0 ] && args+=(-g "user root;")
+    nginx -t -q "${args[@]}" 2>>"$LOG/nginx-error.log" \
+        || die "nginx configuration test failed (see $LOG/nginx-error.log)"
+    if pid_alive "$RUN/nginx.pid"; then
+        nginx "${args[@]}" -s reload
+    else
+        nginx "${args[@]}"
+    fi
+}
+
+stop_nginx() {
+    if pid_alive "$RUN/nginx.pid"; then kill -QUIT "$(cat "$RUN/nginx.pid")"; fi
+    wait_gone "$RUN/nginx.pid" nginx
+}
+
+wait_healthy() {
+    local url="http://127.0.0.1:$HTTP_PORT/healthz"
+    for _ in $(seq 1 150); do
+        if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; then return 0; fi
+        sleep 0.2
+    done
+    curl -s "$url" || true
+    die "$url did not answer 200 within 30 s (logs in $LOG)"
+}
+
+case "${1:-}" in
+    start)
+        [ -x "$ROOT/build/dailyfresh_plugin.so" ] || [ -f "$ROOT/build/dailyfresh_plugin.so" ] || die "build first: make"
+        start_redis
+        start_mysql
+        load_schema
+        start_uwsgi
+        start_nginx
+        wait_healthy
+        log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/  (state in $VAR)"
+        ;;
+    stop)
+        stop_nginx
+        stop_uwsgi
+        stop_mysql
+        stop_redis
+        log "stopped"
+        ;;
+    status)
+        for f in "$RUN"/*.pid; do
+            [ -e "$f" ] || continue
+            if pid_alive "$f"; then echo "$(basename "$f" .pid): running ($(cat "$f"))"; else echo "$(basename "$f" .pid): stale pidfile"; fi
+        done
+        ;;
+    start-redis) start_redis ;;
+    stop-redis) stop_redis ;;
+    start-mysql) start_mysql ;;
+    stop-mysql) stop_mysql ;;
+    start-uwsgi) start_uwsgi ;;
+    stop-uwsgi) stop_uwsgi ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi" ;;
+esac

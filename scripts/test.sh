@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make test: unit tests, then a private stack on free ports (its own Redis,
+# MariaDB, two uWSGI instances and nginx under a temporary directory),
+# end-to-end tests through nginx, and the stack torn down whatever happens.
+#
+#   DF_TEST_KEEP=1   leave the private stack running (prints where)
+#   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k cart -x")
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=/usr/bin/python3
+summary=()
+failed=0
+
+free_ports() {
+    "$PY" - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+run_unit() { # binary [needs-servers]
+    local bin=$1 out
+    out=$("$bin" 2>&1)
+    local rc=$?
+    printf '%s\n' "$out"
+    local p f
+    p=$(printf '%s\n' "$out" | sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    f=$(printf '%s\n' "$out" | sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    unit_passed=$((unit_passed + ${p:-0}))
+    unit_failed=$((unit_failed + ${f:-0}))
+    if [ $rc -ne 0 ]; then
+        failed=1
+        [ -z "$f" ] && unit_failed=$((unit_failed + 1))
+    fi
+}
+
+unit_passed=0
+unit_failed=0
+echo "== unit tests (no servers)"
+for bin in build/test/test_*; do
+    case "$bin" in *_live) continue ;; esac
+    run_unit "$bin"
+done
+
+VAR=$(mktemp -d /tmp/dailyfresh-test.XXXXXX)
+read -r HTTP_PORT U1 U2 <<<"$(free_ports 3)"
+export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2"
+
+cleanup() {
+    if [ "${DF_TEST_KEEP:-0}" = 1 ]; then
+        echo "private stack left running: DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS=\"$U1 $U2\""
+        return
+    fi
+    scripts/stack.sh stop >"$ROOT/build/test-stack-stop.log" 2>&1 || true
+    rm -rf "$VAR"
+}
+trap cleanup EXIT
+
+echo "== private stack on 127.0.0.1:$HTTP_PORT (uWSGI $U1 $U2, state $VAR)"
+if ! scripts/stack.sh start; then
+    for f in "$VAR"/log/*; do echo "--- $f"; tail -n 30 "$f"; done
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+echo "== unit tests against the live Redis and MariaDB"
+export DF_TEST_REDIS_SOCK=$VAR/run/redis.sock DF_TEST_MYSQL_SOCK=$VAR/run/mysqld.sock
+for bin in build/test/test_*_live; do
+    [ -e "$bin" ] || continue
+    run_unit "$bin"
+done
+echo "unit: $unit_passed passed, $unit_failed failed"
+
+echo "== end-to-end tests through nginx"
+export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT"
+# shellcheck disable=SC2086
+"$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-}
+rc=$?
+[ $rc -ne 0 ] && failed=1
+if [ $failed -ne 0 ]; then
+    for f in "$VAR"/log/uwsgi-*.log; do echo "--- $f (last lines)"; tail -n 20 "$f"; done
+fi
+echo "unit: $unit_passed passed, $unit_failed failed"
+exit $failed

@@ -1,0 +1,92 @@
+"""End-to-end fixtures: the private stack that scripts/test.sh started
+(DF_BASE_URL, DF_VAR, DF_UWSGI_PORTS, DF_ROOT), HTTP clients that behave
+like the shop's pages (csrftoken cookie echoed in X-CSRFToken), and direct
+access to the stack's Redis and MariaDB for setting up and checking state."""
+import os
+import subprocess
+import uuid
+
+import pytest
+import requests
+
+BASE = os.environ.get("DF_BASE_URL", "http://127.0.0.1:8000")
+VAR = os.environ.get("DF_VAR", os.path.join(os.path.dirname(__file__), "..", "..", "var"))
+ROOT = os.environ.get("DF_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+UWSGI_PORTS = os.environ.get("DF_UWSGI_PORTS", "8080 8081").split()
+REDIS_SOCK = os.path.join(VAR, "run", "redis.sock")
+MYSQL_SOCK = os.path.join(VAR, "run", "mysqld.sock")
+
+
+def redis(*args):
+    """Runs one redis-cli command against the stack's Redis; returns stdout."""
+    out = subprocess.run(["redis-cli", "-s", REDIS_SOCK, *[str(a) for a in args]],
+                         check=True, capture_output=True, text=True, timeout=10)
+    return out.stdout.strip()
+
+
+def sql(statement, *params):
+    """Runs SQL as root on the stack's MariaDB; returns rows as lists of str.
+    Parameters are passed as user variables, never pasted into the text."""
+    sets = "".join(f"SET @p{i} = FROM_BASE64('{_b64(p)}');" for i, p in enumerate(params))
+    out = subprocess.run(["mariadb", "--no-defaults", f"--socket={MYSQL_SOCK}", "-uroot", "-N", "-B",
+                          "dailyfresh", "-e", sets + statement],
+                         check=True, capture_output=True, text=True, timeout=30)
+    return [line.split("\t") for line in out.stdout.splitlines()]
+
+
+def _b64(value):
+    import base64
+    return base64.b64encode(str(value).encode()).decode()
+
+
+def stack(*args):
+    """scripts/stack.sh with the private stack's environment."""
+    return subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), *args], check=True,
+                          capture_output=True, text=True, timeout=120)
+
+
+class Client(requests.Session):
+    """A browser-like client: gets a csrftoken first, echoes it on POSTs."""
+
+    def __init__(self, base=BASE):
+        super().__init__()
+        self.base = base
+
+    def url(self, path):
+        return self.base + path
+
+    def csrf(self):
+        token = self.cookies.get("csrftoken")
+        if not token:
+            self.get(self.url("/healthz"), timeout=10)
+            token = self.cookies.get("csrftoken")
+        return token
+
+    def get_json(self, path, **kw):
+        kw.setdefault("timeout", 10)
+        return self.get(self.url(path), **kw)
+
+    def post_form(self, path, data=None, csrf=True, **kw):
+        kw.setdefault("timeout", 30)
+        headers = kw.pop("headers", {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf()
+        return self.post(self.url(path), data=data, headers=headers, **kw)
+
+    def post_json(self, path, obj, csrf=True, **kw):
+        kw.setdefault("timeout", 30)
+        headers = kw.pop("headers", {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf()
+        return self.post(self.url(path), json=obj, headers=headers, **kw)
+
+
+@pytest.fixture
+def client():
+    c = Client()
+    yield c
+    c.close()
+
+
+def unique_name(prefix="u"):
+    return (prefix + uuid.uuid4().hex)[:20]

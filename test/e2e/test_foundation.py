@@ -1,0 +1,92 @@
+"""The foundation through nginx: health, routing, request parsing, CSRF,
+response format, load balancing over both instances."""
+import os
+import socket
+import time
+
+import requests
+
+from conftest import BASE, VAR, UWSGI_PORTS, Client
+
+JSON_CT = "application/json; charset=utf-8"
+
+
+def test_healthz_ok_through_nginx(client):
+    r = client.get_json("/healthz")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == JSON_CT
+    assert r.json() == {"redis": "ok", "mysql": "ok"}
+
+
+def test_unknown_route_is_json_404(client):
+    r = client.get_json("/no/such/thing")
+    assert r.status_code == 404
+    assert r.headers["Content-Type"] == JSON_CT
+    assert r.json() == {"error": "not found"}
+
+
+def test_wrong_method_is_json_405(client):
+    r = client.post_form("/healthz", {})
+    assert r.status_code == 405
+    assert r.json() == {"error": "method not allowed"}
+    r = client.request("DELETE", client.url("/healthz"), timeout=10)
+    assert r.status_code == 405
+
+
+def test_head_answers_like_get(client):
+    r = client.head(client.url("/healthz"), timeout=10)
+    assert r.status_code == 200
+    assert r.text == ""
+
+
+def test_csrftoken_cookie_set_on_get_when_missing(client):
+    r = client.get_json("/healthz")
+    cookie = r.headers.get("Set-Cookie", "")
+    assert cookie.startswith("csrftoken=")
+    assert "Path=/" in cookie and "SameSite=Lax" in cookie and "HttpOnly" not in cookie
+    token = client.cookies.get("csrftoken")
+    assert len(token) == 32 and token.isalnum()
+    # a client that has one is not given another
+    r = client.get_json("/healthz")
+    assert "Set-Cookie" not in r.headers
+
+
+def test_request_log_line_per_request(client):
+    marker = "/healthz?logmarker=%d" % time.time_ns()
+    client.get_json(marker)
+    time.sleep(0.3)
+    logs = ""
+    for port in UWSGI_PORTS:
+        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
+            logs += f.read()
+    line = next(l for l in logs.splitlines() if marker in l)
+    parts = line.split()
+    assert parts[0] == "GET" and parts[2] == "200"
+    assert parts[3].endswith("us") and int(parts[3][:-2]) >= 0
+
+
+def test_requests_spread_over_both_instances():
+    """Each instance logs its own requests: both must have served some."""
+    markers = []
+    for i in range(40):
+        m = "/healthz?spread=%d-%d" % (time.time_ns(), i)
+        markers.append(m)
+        # a fresh connection each time so nginx picks an upstream each time
+        requests.get(BASE + m, timeout=10)
+    time.sleep(0.3)
+    served = {}
+    for port in UWSGI_PORTS:
+        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
+            text = f.read()
+        served[port] = sum(1 for m in markers if m in text)
+    assert sum(served.values()) == 40
+    assert all(n > 0 for n in served.values()), served
+
+
+def test_big_cookie_header_is_served():
+    """8 KB of cookies must not knock an instance out of the upstream."""
+    cookies = {"c%d" % i: "x" * 500 for i in range(16)}
+    for _ in range(4):
+        r = requests.get(BASE + "/healthz", cookies=cookies, timeout=10)
+        assert r.status_code == 200
+    assert requests.get(BASE + "/healthz", timeout=10).status_code == 200
