@@ -16,7 +16,7 @@
 struct db_conn {
     MYSQL *m;
     struct {
-        const char *sql; /* the handler's string literal: compared by address */
+        char *sql; /* owned copy: dynamic SQL may be freed with its request */
         MYSQL_STMT *st;
     } cache[STMT_CACHE];
     int ncache;
@@ -53,8 +53,10 @@ static void *mysql_open(void *cfgp, char *err, size_t errlen) {
 
 static void mysql_conn_close(void *conn) {
     struct db_conn *c = conn;
-    for (int i = 0; i < c->ncache; i++)
+    for (int i = 0; i < c->ncache; i++) {
         mysql_stmt_close(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
     mysql_close(c->m);
     free(c);
 }
@@ -122,7 +124,7 @@ static void stmt_close(void *st) {
 
 static MYSQL_STMT *prepare(struct df_req *r, struct db_conn *c, const char *sql) {
     for (int i = 0; i < c->ncache; i++)
-        if (c->cache[i].sql == sql)
+        if (strcmp(c->cache[i].sql, sql) == 0)
             return c->cache[i].st;
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     if (!st) {
@@ -137,7 +139,7 @@ static MYSQL_STMT *prepare(struct df_req *r, struct db_conn *c, const char *sql)
         return NULL;
     }
     if (c->ncache < STMT_CACHE) {
-        c->cache[c->ncache].sql = sql;
+        c->cache[c->ncache].sql = xstrdup(sql);
         c->cache[c->ncache].st = st;
         c->ncache++;
     } else {

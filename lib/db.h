@@ -5,6 +5,12 @@
  *   if (db_query(r, &rows, "SELECT id, name FROM t WHERE id = ?", "i", id) < 0) goto out;
  *   while ((rc = db_next(&rows)) > 0) use(db_ll(&rows, 0), db_str(&rows, 1));
  *
+ * Statements are cached per connection by their text, so keep SQL text
+ * constant: for a list of ids bind one JSON array and join JSON_TABLE
+ *   ... FROM JSON_TABLE(?, '$[*]' COLUMNS (id INT PATH '$')) j
+ *       JOIN df_goods_sku s ON s.id = j.id
+ * rather than building "IN (?, ?, ...)" of varying length.
+ *
  * Parameter formats, one char per '?': 'i' long long, 's' const char *
  * (NULL binds SQL NULL). Column values are valid until the next db_next. A
  * failure records 503 (connection lost: the connection is dropped, not
