@@ -1,0 +1,97 @@
+"""Backends going away and coming back, instances dying: the stack answers
+503 naming what is down, no worker crashes, and it recovers by itself.
+(Named to run last: it stops and restarts the stack's servers.)"""
+import glob
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import BASE, UWSGI_PORTS, VAR, stack
+
+
+def health():
+    r = requests.get(BASE + "/healthz", timeout=10)
+    return r.status_code, r.json()
+
+
+def wait_health(expect_status, expect_body, seconds=20):
+    deadline = time.time() + seconds
+    last = None
+    while time.time() < deadline:
+        last = health()
+        if last == (expect_status, expect_body):
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"healthz stayed {last}, wanted {(expect_status, expect_body)}")
+
+
+def uwsgi_logs():
+    text = ""
+    for path in glob.glob(os.path.join(VAR, "log", "uwsgi-*.log")):
+        with open(path, errors="replace") as f:
+            text += f.read()
+    return text
+
+
+def master_pids():
+    pids = {}
+    for port in UWSGI_PORTS:
+        with open(os.path.join(VAR, "run", f"uwsgi-{port}.pid")) as f:
+            pids[port] = int(f.read().strip())
+    return pids
+
+
+@pytest.fixture
+def no_worker_deaths():
+    before = uwsgi_logs().count("DAMN ! worker")
+    masters = master_pids()
+    yield
+    assert uwsgi_logs().count("DAMN ! worker") == before, "a worker died"
+    assert master_pids() == masters, "an instance was restarted"
+
+
+def test_redis_down_then_back(no_worker_deaths):
+    wait_health(200, {"redis": "ok", "mysql": "ok"})
+    stack("stop-redis")
+    try:
+        for _ in range(10):  # every worker and thread gets to see it
+            assert health() == (503, {"redis": "down", "mysql": "ok"})
+    finally:
+        stack("start-redis")
+    wait_health(200, {"redis": "ok", "mysql": "ok"})
+    # after recovery every request succeeds: stale connections were replaced
+    for _ in range(20):
+        assert health() == (200, {"redis": "ok", "mysql": "ok"})
+
+
+def test_mysql_down_then_back(no_worker_deaths):
+    wait_health(200, {"redis": "ok", "mysql": "ok"})
+    stack("stop-mysql")
+    try:
+        for _ in range(10):
+            assert health() == (503, {"redis": "ok", "mysql": "down"})
+    finally:
+        stack("start-mysql")
+    wait_health(200, {"redis": "ok", "mysql": "ok"}, seconds=40)
+    for _ in range(20):
+        assert health() == (200, {"redis": "ok", "mysql": "ok"})
+
+
+def test_one_instance_killed_other_serves():
+    port = UWSGI_PORTS[0]
+    pidfile = os.path.join(VAR, "run", f"uwsgi-{port}.pid")
+    # the hard way: master and workers vanish without a goodbye
+    # (uwsgi.ini names every process of an instance "dailyfresh-<port> ...")
+    killed = subprocess.run(["pkill", "-9", "-f", f"^dailyfresh-{port} "]).returncode
+    assert killed == 0
+    time.sleep(0.3)
+    try:
+        codes = [requests.get(BASE + "/healthz", timeout=10).status_code for _ in range(30)]
+        assert codes == [200] * 30
+    finally:
+        os.unlink(pidfile)
+        stack("start-uwsgi")
+    wait_health(200, {"redis": "ok", "mysql": "ok"})

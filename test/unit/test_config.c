@@ -1,0 +1,99 @@
+/* Option parsing and validation: defaults, strict integers, addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config.h"
+
+static void test_defaults(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_string_equal(c.redis_host, "127.0.0.1");
+    assert_int_equal(c.redis_port, 6379);
+    assert_null(c.redis_unix);
+    assert_int_equal(c.redis_pool, 2); /* 0 = one per thread */
+    assert_int_equal(c.mysql_pool, 2);
+    assert_int_equal(c.mysql_port, 3306);
+    assert_int_equal(c.password_iterations, 260000);
+    assert_string_equal(c.mysql_database, "dailyfresh");
+    config_free(&c);
+    config_free(&c); /* safe twice */
+}
+
+static void test_values(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    raw.redis = "unix:/tmp/r.sock";
+    raw.redis_pool = "5";
+    raw.max_body = "4096";
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_string_equal(c.redis_unix, "/tmp/r.sock");
+    assert_int_equal(c.redis_pool, 5);
+    assert_int_equal(c.max_body, 4096);
+    config_free(&c);
+    raw.redis = "[::1]:6390";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_string_equal(c.redis_host, "[::1]");
+    assert_int_equal(c.redis_port, 6390);
+    config_free(&c);
+}
+
+static void expect_bad(const char *field_name, void (*set)(struct df_config_raw *), const char *in_msg) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    set(&raw);
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), -1);
+    if (!strstr(err, in_msg))
+        fail_msg("%s: error '%s' does not mention '%s'", field_name, err, in_msg);
+}
+
+static void bad_int(struct df_config_raw *r) { r->redis_pool = "abc"; }
+static void bad_trailing(struct df_config_raw *r) { r->mysql_port = "3306x"; }
+static void bad_range(struct df_config_raw *r) { r->mysql_port = "70000"; }
+static void bad_negative(struct df_config_raw *r) { r->pool_wait_ms = "-5"; }
+static void bad_empty(struct df_config_raw *r) { r->max_body = ""; }
+static void bad_addr(struct df_config_raw *r) { r->redis = "localhost"; }
+static void bad_port(struct df_config_raw *r) { r->redis = "localhost:0"; }
+static void bad_unix(struct df_config_raw *r) { r->redis = "unix:"; }
+static void bad_user(struct df_config_raw *r) { r->mysql_user = ""; }
+
+static void test_rejects(void **state) {
+    expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
+    expect_bad("mysql_port", bad_trailing, "dailyfresh-mysql-port");
+    expect_bad("mysql_port", bad_range, "from 1 to 65535");
+    expect_bad("pool_wait", bad_negative, "dailyfresh-pool-wait");
+    expect_bad("max_body", bad_empty, "dailyfresh-max-body");
+    expect_bad("redis", bad_addr, "dailyfresh-redis");
+    expect_bad("redis", bad_port, "dailyfresh-redis");
+    expect_bad("redis", bad_unix, "unix socket");
+    expect_bad("mysql_user", bad_user, "must not be empty");
+}
+
+static void test_parse_long(void **state) {
+    long v;
+    assert_int_equal(parse_long("42", 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(parse_long(" 42", 0, 100, &v), -1);
+    assert_int_equal(parse_long("42 ", 0, 100, &v), -1);
+    assert_int_equal(parse_long("99999999999999999999", 0, 100, &v), -1);
+    assert_int_equal(parse_long(NULL, 0, 100, &v), -1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_parse_long),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

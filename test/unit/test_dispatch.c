@@ -1,0 +1,153 @@
+/* The request pipeline without uWSGI: routing, 413, body parsing, CSRF,
+ * recorded backend failures, the csrftoken cookie. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "dispatch.h"
+
+static struct df_app app;
+static const char *TOKEN = "abcdefghijklmnopqrstuvwxyz012345";
+
+static void h_echo(struct df_req *r) {
+    const char *v = req_param(r, "v");
+    cJSON *o = resp_res_ok(r, 5, "ok");
+    cJSON_AddStringToObject(o, "v", v ? v : "(none)");
+}
+
+static void h_silent_outage(struct df_req *r) {
+    req_fail(r, 503, "redis", "connection refused");
+}
+
+static void h_silent_bug(struct df_req *r) {
+    (void)r;
+}
+
+static const struct route t[] = {
+    {"POST", "/echo", h_echo, 0},
+    {"GET", "/echo", h_echo, 0},
+    {"POST", "/exempt", h_echo, ROUTE_CSRF_EXEMPT},
+    {"GET", "/down", h_silent_outage, 0},
+    {"GET", "/bug", h_silent_bug, 0},
+    {NULL, NULL, NULL, 0},
+};
+static const struct route *const tables[] = {t, NULL};
+
+static struct df_req R;
+
+static int setup(void **state) {
+    memset(&app, 0, sizeof(app));
+    app.cfg.max_body = 64;
+    return 0;
+}
+
+static void run(const char *method, const char *path, const char *ctype, const char *csrf_header,
+                const char *cookie, const char *body) {
+    req_init(&R, &app);
+    R.method = method;
+    R.path = path;
+    R.path_len = strlen(path);
+    R.content_type = ctype ? ctype : "";
+    R.csrf_header = csrf_header;
+    size_t blen = body ? strlen(body) : 0;
+    if (dispatch_route(&R, tables, (long long)blen) < 0)
+        body = NULL, blen = 0;
+    dispatch_run(&R, "", 0, cookie ? cookie : "", cookie ? strlen(cookie) : 0, body, blen);
+}
+
+static const char *field(const char *name) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(R.json, name);
+    return v && cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char cookie_ok[128];
+
+static void test_not_found_and_method(void **state) {
+    run("GET", "/nope", NULL, NULL, NULL, NULL);
+    assert_int_equal(R.status, 404);
+    assert_string_equal(field("error"), "not found");
+    assert_int_equal(R.n_cookies, 1); /* a GET without csrftoken gets one */
+    assert_true(strncmp(R.set_cookie[0], "csrftoken=", 10) == 0);
+    req_release(&R);
+    run("DELETE", "/echo", NULL, NULL, NULL, NULL);
+    assert_int_equal(R.status, 405);
+    req_release(&R);
+}
+
+static void test_too_large(void **state) {
+    run("POST", "/echo", NULL, TOKEN, cookie_ok, "v=0123456789012345678901234567890123456789012345678901234567890123456789");
+    assert_int_equal(R.status, 413);
+    req_release(&R);
+}
+
+static void test_csrf(void **state) {
+    run("POST", "/echo", NULL, NULL, NULL, "v=1");
+    assert_int_equal(R.status, 403);
+    assert_string_equal(field("error"), "CSRF verification failed");
+    assert_int_equal(R.n_cookies, 0); /* POSTs are not given cookies */
+    req_release(&R);
+    run("POST", "/echo", NULL, "wrongwrongwrongwrongwrongwrong12", cookie_ok, "v=1");
+    assert_int_equal(R.status, 403);
+    req_release(&R);
+    run("POST", "/echo", NULL, "short", "csrftoken=short", "v=1"); /* malformed cookie */
+    assert_int_equal(R.status, 403);
+    req_release(&R);
+    run("POST", "/echo", NULL, TOKEN, cookie_ok, "v=1");
+    assert_int_equal(R.status, 200);
+    assert_string_equal(field("v"), "1");
+    req_release(&R);
+    /* the form field instead of the header */
+    char body[128];
+    snprintf(body, sizeof(body), "v=2&csrfmiddlewaretoken=%s", TOKEN);
+    run("POST", "/echo", "application/x-www-form-urlencoded; charset=UTF-8", NULL, cookie_ok, body);
+    assert_int_equal(R.status, 200);
+    assert_string_equal(field("v"), "2");
+    req_release(&R);
+    run("POST", "/exempt", NULL, NULL, NULL, "v=3");
+    assert_int_equal(R.status, 200);
+    req_release(&R);
+}
+
+static void test_bodies(void **state) {
+    run("POST", "/echo", "application/json", TOKEN, cookie_ok, "{\"v\": 7}");
+    assert_int_equal(R.status, 200);
+    assert_string_equal(field("v"), "7");
+    req_release(&R);
+    run("POST", "/echo", "application/json", TOKEN, cookie_ok, "{\"v\": ");
+    assert_int_equal(R.status, 400);
+    assert_string_equal(field("error"), "unreadable request body");
+    req_release(&R);
+    run("POST", "/echo", NULL, TOKEN, cookie_ok, "v=%ff");
+    assert_int_equal(R.status, 400);
+    req_release(&R);
+    run("POST", "/echo", "multipart/form-data; boundary=x", TOKEN, cookie_ok, "--x");
+    assert_int_equal(R.status, 400);
+    assert_string_equal(field("error"), "unsupported content type");
+    req_release(&R);
+}
+
+static void test_recorded_failures(void **state) {
+    run("GET", "/down", NULL, NULL, cookie_ok, NULL);
+    assert_int_equal(R.status, 503);
+    assert_string_equal(field("error"), "redis unavailable");
+    assert_int_equal(R.n_cookies, 0); /* it has a token already */
+    req_release(&R);
+    run("GET", "/bug", NULL, NULL, cookie_ok, NULL);
+    assert_int_equal(R.status, 500);
+    assert_string_equal(field("error"), "internal error");
+    req_release(&R);
+}
+
+int main(void) {
+    snprintf(cookie_ok, sizeof(cookie_ok), "sessionid=x; csrftoken=%s", TOKEN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_not_found_and_method, setup),
+        cmocka_unit_test_setup(test_too_large, setup),
+        cmocka_unit_test_setup(test_csrf, setup),
+        cmocka_unit_test_setup(test_bodies, setup),
+        cmocka_unit_test_setup(test_recorded_failures, setup),
+    };
+    return cmocka_run_group_tests_name("dispatch", tests, NULL, NULL);
+}

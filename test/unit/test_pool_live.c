@@ -1,0 +1,292 @@
+/* Connection pools against the stack's real Redis and MariaDB
+ * (DF_TEST_REDIS_SOCK, DF_TEST_MYSQL_SOCK): reuse, bounded wait, broken
+ * connections dropped, stale ones replaced, transactions rolled back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "db.h"
+#include "pool.h"
+#include "rds.h"
+
+static struct df_config cfg;
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int group_setup(void **state) {
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.redis = getenv("DF_TEST_REDIS_SOCK");
+    cfg.redis_unix = cfg.redis;
+    cfg.redis_timeout_ms = 1000;
+    cfg.mysql_socket = getenv("DF_TEST_MYSQL_SOCK");
+    cfg.mysql_host = "localhost";
+    cfg.mysql_user = "dailyfresh";
+    cfg.mysql_password = "dailyfresh";
+    cfg.mysql_database = "dailyfresh";
+    cfg.mysql_timeout_s = 5;
+    if (!cfg.redis || !cfg.mysql_socket) {
+        print_error("DF_TEST_REDIS_SOCK and DF_TEST_MYSQL_SOCK must name the live servers\n");
+        return -1;
+    }
+    mysql_library_init(0, NULL, NULL);
+    return 0;
+}
+
+static redisReply *cmd(struct pool_slot *s, const char *c) {
+    return redisCommand(s->conn, c);
+}
+
+static void test_reuse(void **state) {
+    struct pool p;
+    char err[256];
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &cfg, 2, 200), 0);
+    assert_int_equal(pool_open_count(&p), 0); /* lazy */
+    struct pool_slot *s = pool_get(&p, err, sizeof(err));
+    assert_non_null(s);
+    void *first = s->conn;
+    redisReply *rep = cmd(s, "PING");
+    assert_string_equal(rep->str, "PONG");
+    freeReplyObject(rep);
+    pool_put(&p, s, 0);
+    s = pool_get(&p, err, sizeof(err));
+    assert_ptr_equal(s->conn, first); /* an open connection is preferred */
+    pool_put(&p, s, 0);
+    assert_int_equal(pool_open_count(&p), 1);
+    pool_destroy(&p);
+    pool_destroy(&p);
+}
+
+struct waiter {
+    struct pool *p;
+    struct pool_slot *got;
+    long long waited_ms;
+    char err[256];
+};
+
+static void *wait_for_slot(void *arg) {
+    struct waiter *w = arg;
+    long long t0 = now_ms();
+    w->got = pool_get(w->p, w->err, sizeof(w->err));
+    w->waited_ms = now_ms() - t0;
+    return NULL;
+}
+
+static void test_bounded_wait(void **state) {
+    struct pool p;
+    char err[256];
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &cfg, 1, 150), 0);
+    struct pool_slot *s = pool_get(&p, err, sizeof(err));
+    assert_non_null(s);
+    struct waiter w = {.p = &p};
+    pthread_t t;
+    pthread_create(&t, NULL, wait_for_slot, &w);
+    pthread_join(t, NULL);
+    assert_null(w.got);
+    assert_true(w.waited_ms >= 140);
+    assert_non_null(strstr(w.err, "no redis connection available"));
+    /* a waiter is handed the slot as soon as it is given back */
+    w.got = NULL;
+    pthread_create(&t, NULL, wait_for_slot, &w);
+    struct timespec d = {0, 30 * 1000000L};
+    nanosleep(&d, NULL);
+    pool_put(&p, s, 0);
+    pthread_join(t, NULL);
+    assert_non_null(w.got);
+    pool_put(&p, w.got, 0);
+    pool_destroy(&p);
+}
+
+static void test_broken_dropped(void **state) {
+    struct pool p;
+    char err[256];
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &cfg, 1, 200), 0);
+    struct pool_slot *s = pool_get(&p, err, sizeof(err));
+    pool_put(&p, s, 1);
+    assert_int_equal(pool_open_count(&p), 0);
+    /* a context hiredis flagged with an error is not reused either */
+    s = pool_get(&p, err, sizeof(err));
+    ((redisContext *)s->conn)->err = REDIS_ERR_IO;
+    pool_put(&p, s, 0);
+    assert_int_equal(pool_open_count(&p), 0);
+    s = pool_get(&p, err, sizeof(err));
+    assert_non_null(s);
+    redisReply *rep = cmd(s, "PING");
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    pool_put(&p, s, 0);
+    pool_destroy(&p);
+}
+
+static void test_stale_replaced(void **state) {
+    struct pool p;
+    char err[256];
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &cfg, 2, 200), 0);
+    struct pool_slot *a = pool_get(&p, err, sizeof(err));
+    redisReply *id = cmd(a, "CLIENT ID");
+    long long victim = id->integer;
+    freeReplyObject(id);
+    pool_put(&p, a, 0);
+    /* the server closes the idle connection (as after a restart) */
+    redisContext *admin = redisConnectUnix(cfg.redis_unix);
+    redisReply *k = redisCommand(admin, "CLIENT KILL ID %lld", victim);
+    assert_int_equal(k->integer, 1);
+    freeReplyObject(k);
+    redisFree(admin);
+    struct timespec d = {0, 20 * 1000000L};
+    nanosleep(&d, NULL);
+    a = pool_get(&p, err, sizeof(err));
+    assert_non_null(a);
+    redisReply *rep = cmd(a, "CLIENT ID");
+    assert_non_null(rep); /* not a dead socket */
+    assert_true(rep->integer != victim);
+    freeReplyObject(rep);
+    pool_put(&p, a, 0);
+    pool_destroy(&p);
+}
+
+static void test_connect_failure(void **state) {
+    struct df_config bad = cfg;
+    struct pool p;
+    char err[256] = "";
+    bad.redis = bad.redis_unix = "/nonexistent/redis.sock";
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &bad, 1, 100), 0);
+    assert_null(pool_get(&p, err, sizeof(err)));
+    assert_non_null(strstr(err, "connect"));
+    /* the slot was given back: the next caller tries again, no timeout */
+    long long t0 = now_ms();
+    assert_null(pool_get(&p, err, sizeof(err)));
+    assert_true(now_ms() - t0 < 90);
+    pool_destroy(&p);
+}
+
+struct hammer {
+    struct pool *p;
+    int ok;
+};
+
+static void *hammer(void *arg) {
+    struct hammer *h = arg;
+    char err[256];
+    for (int i = 0; i < 200; i++) {
+        struct pool_slot *s = pool_get(h->p, err, sizeof(err));
+        if (!s)
+            continue;
+        redisReply *rep = redisCommand(s->conn, "INCR pool_test_counter");
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            h->ok++;
+        freeReplyObject(rep);
+        pool_put(h->p, s, 0);
+    }
+    return NULL;
+}
+
+static void test_threads_share(void **state) {
+    struct pool p;
+    pthread_t t[8];
+    struct hammer h[8];
+    assert_int_equal(pool_init(&p, &redis_pool_ops, &cfg, 2, 5000), 0);
+    for (int i = 0; i < 8; i++) {
+        h[i].p = &p;
+        h[i].ok = 0;
+        pthread_create(&t[i], NULL, hammer, &h[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        ok += h[i].ok;
+    }
+    assert_int_equal(ok, 1600);
+    assert_true(pool_open_count(&p) <= 2);
+    pool_destroy(&p);
+}
+
+static MYSQL *m_of(struct pool_slot *s) {
+    /* struct db_conn starts with its MYSQL * */
+    return *(MYSQL **)s->conn;
+}
+
+static long long scalar(MYSQL *m, const char *q) {
+    long long v = -1;
+    if (mysql_query(m, q) != 0)
+        return -1;
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && row[0])
+        v = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    return v;
+}
+
+static void test_mysql_rollback_on_return(void **state) {
+    struct pool p;
+    char err[512];
+    assert_int_equal(pool_init(&p, &mysql_pool_ops, &cfg, 1, 500), 0);
+    struct pool_slot *s = pool_get(&p, err, sizeof(err));
+    assert_non_null(s);
+    MYSQL *m = m_of(s);
+    assert_int_equal(mysql_query(m, "SELECT @@tx_isolation = 'READ-COMMITTED'"), 0);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_string_equal(mysql_fetch_row(res)[0], "1");
+    mysql_free_result(res);
+    assert_int_equal(mysql_query(m, "START TRANSACTION"), 0);
+    assert_int_equal(mysql_query(m, "INSERT INTO df_goods_type (create_time, update_time, name, logo, image)"
+                                    " VALUES (NOW(6), NOW(6), 'pool-probe', 'x', 'x')"),
+                     0);
+    assert_int_equal(scalar(m, "SELECT COUNT(*) FROM df_goods_type WHERE name = 'pool-probe'"), 1);
+    pool_put(&p, s, 0); /* returned inside the transaction */
+    s = pool_get(&p, err, sizeof(err));
+    assert_ptr_equal(m_of(s), m); /* the same connection, kept */
+    assert_int_equal(scalar(m, "SELECT COUNT(*) FROM df_goods_type WHERE name = 'pool-probe'"), 0);
+    pool_put(&p, s, 0);
+    pool_destroy(&p);
+}
+
+static void test_mysql_killed_replaced(void **state) {
+    struct pool p;
+    char err[512];
+    assert_int_equal(pool_init(&p, &mysql_pool_ops, &cfg, 1, 500), 0);
+    struct pool_slot *s = pool_get(&p, err, sizeof(err));
+    long long victim = scalar(m_of(s), "SELECT CONNECTION_ID()");
+    pool_put(&p, s, 0);
+    MYSQL *admin = mysql_init(NULL);
+    assert_non_null(mysql_real_connect(admin, "localhost", cfg.mysql_user, cfg.mysql_password, cfg.mysql_database,
+                                       0, cfg.mysql_socket, 0));
+    char q[64];
+    snprintf(q, sizeof(q), "KILL CONNECTION %lld", victim);
+    assert_int_equal(mysql_query(admin, q), 0);
+    mysql_close(admin);
+    struct timespec d = {0, 50 * 1000000L};
+    nanosleep(&d, NULL);
+    s = pool_get(&p, err, sizeof(err));
+    assert_non_null(s);
+    long long now = scalar(m_of(s), "SELECT CONNECTION_ID()");
+    assert_true(now > 0 && now != victim);
+    pool_put(&p, s, 0);
+    pool_destroy(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_bounded_wait),
+        cmocka_unit_test(test_broken_dropped),
+        cmocka_unit_test(test_stale_replaced),
+        cmocka_unit_test(test_connect_failure),
+        cmocka_unit_test(test_threads_share),
+        cmocka_unit_test(test_mysql_rollback_on_return),
+        cmocka_unit_test(test_mysql_killed_replaced),
+    };
+    return cmocka_run_group_tests_name("pool_live", tests, group_setup, NULL);
+}
