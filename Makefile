@@ -33,26 +33,34 @@ PLUGIN_OBJ  := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
-.PHONY: all deps run stop test unit e2e bench clean
+.PHONY: all deps run stop test unit e2e bench clean FORCE
 all: $(PLUGIN)
+
+export SANITIZE
+
+# Objects depend on the flags they were built with: switching SANITIZE on
+# or off rebuilds everything.
+$(BUILD)/.cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS_ALL) $(SAN_LDFLAGS)' | cmp -s - $@ || echo '$(CFLAGS_ALL) $(SAN_LDFLAGS)' > $@
 
 $(BUILD)/uwsgi.h:
 	@mkdir -p $(BUILD)
 	uwsgi --dot-h > $@.tmp && mv $@.tmp $@
 
 # uwsgi.h is included as a system header: it trips -Wstrict-prototypes itself.
-$(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/uwsgi.h $(wildcard plugin/*.h lib/*.h handlers/*.h)
+$(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/uwsgi.h $(BUILD)/.cflags $(wildcard plugin/*.h lib/*.h lib/*.def handlers/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(UWSGI_CFLAGS) -isystem $(BUILD) -c -o $@ $<
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h handlers/*.h)
+$(BUILD)/%.o: %.c $(BUILD)/.cflags $(wildcard lib/*.h lib/*.def handlers/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(PLUGIN): $(PLUGIN_OBJ) $(HANDLER_OBJ) $(LIB_OBJ)
 	$(CC) -shared $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(HANDLER_OBJ)
+$(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(HANDLER_OBJ) $(BUILD)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_OBJ) $(HANDLER_OBJ) $(SAN_LDFLAGS) $(LIBS) -lcmocka
 

@@ -24,6 +24,10 @@ void req_release(struct df_req *r) {
         pool_put(&r->app->mysql, r->mysql_slot, r->mysql_broken);
         r->mysql_slot = NULL;
     }
+    if (r->json) {
+        cJSON_Delete(r->json);
+        r->json = NULL;
+    }
     arena_reset(&r->arena);
 }
 

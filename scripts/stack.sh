@@ -125,11 +125,20 @@ load_schema() {
 }
 
 # ---------------------------------------------------------------- uWSGI
+# A plugin built with SANITIZE=1 needs the sanitizer runtimes loaded
+# before uWSGI itself; reports go to var/log/asan.* and ubsan.*.
+SAN_ENV=(env)
+if [ "${SANITIZE:-0}" = 1 ]; then
+    SAN_ENV=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+        "ASAN_OPTIONS=detect_leaks=0:log_path=$LOG/asan:suppressions=$ROOT/test/asan.supp"
+        "UBSAN_OPTIONS=print_stacktrace=1:log_path=$LOG/ubsan")
+fi
+
 start_uwsgi() {
     local port
     for port in $UWSGI_PORTS; do
         if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
-        DF_VAR="$VAR" DF_PORT="$port" uwsgi --ini "$ROOT/uwsgi.ini" \
+        DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --ini "$ROOT/uwsgi.ini" \
             || die "uwsgi on $port did not start (see $LOG/uwsgi-$port.log)"
     done
 }

@@ -82,6 +82,12 @@ export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT"
 "$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-}
 rc=$?
 [ $rc -ne 0 ] && failed=1
+# sanitizer reports from the instances (SANITIZE=1) fail the run
+for f in "$VAR"/log/asan.* "$VAR"/log/ubsan.*; do
+    [ -e "$f" ] || continue
+    echo "--- sanitizer report $f"; cat "$f"
+    failed=1
+done
 if [ $failed -ne 0 ]; then
     for f in "$VAR"/log/uwsgi-*.log; do echo "--- $f (last lines)"; tail -n 20 "$f"; done
 fi
