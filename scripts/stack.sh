@@ -29,15 +29,20 @@ pid_alive() { # pidfile
     [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-wait_gone() { # pidfile name
+stop_pid() { # pidfile name [signal|uwsgi]: ask the process to stop, wait until it is gone
     local pid
-    [ -s "$1" ] || return 0
-    pid=$(cat "$1")
-    for _ in $(seq 1 100); do
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    if [ "${3:-}" = uwsgi ]; then
+        uwsgi --stop "$1" >/dev/null 2>&1 || true
+    else
+        kill "-${3:-TERM}" "$pid" 2>/dev/null || true
+    fi
+    for _ in $(seq 1 150); do
         kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
         sleep 0.1
     done
-    log "$2 ($pid) did not stop in 10 s: killing it"
+    log "$2 ($pid) did not stop in 15 s: killing it"
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$1"
 }
@@ -70,8 +75,7 @@ CONF
 }
 
 stop_redis() {
-    if pid_alive "$RUN/redis.pid"; then kill "$(cat "$RUN/redis.pid")"; fi
-    wait_gone "$RUN/redis.pid" redis
+    stop_pid "$RUN/redis.pid" redis
 }
 
 # ---------------------------------------------------------------- MariaDB
@@ -114,8 +118,7 @@ CONF
 }
 
 stop_mysql() {
-    if pid_alive "$RUN/mysqld.pid"; then kill "$(cat "$RUN/mysqld.pid")"; fi
-    wait_gone "$RUN/mysqld.pid" mariadb
+    stop_pid "$RUN/mysqld.pid" mariadb
 }
 
 load_schema() {
@@ -147,8 +150,8 @@ stop_uwsgi() {
     local pidfile
     for pidfile in "$RUN"/uwsgi-*.pid; do
         [ -e "$pidfile" ] || continue
-        if pid_alive "$pidfile"; then uwsgi --stop "$pidfile" >/dev/null 2>&1 || true; fi
-        wait_gone "$pidfile" "uwsgi $(basename "$pidfile")"
+        # uwsgi --stop: the master stops its workers, which run their atexit
+        stop_pid "$pidfile" "$(basename "$pidfile" .pid)" uwsgi
     done
 }
 
@@ -183,8 +186,7 @@ start_nginx() {
 }
 
 stop_nginx() {
-    if pid_alive "$RUN/nginx.pid"; then kill -QUIT "$(cat "$RUN/nginx.pid")"; fi
-    wait_gone "$RUN/nginx.pid" nginx
+    stop_pid "$RUN/nginx.pid" nginx QUIT
 }
 
 wait_healthy() {
