@@ -1,0 +1,63 @@
+"""Start-up validation: a bad or misspelt option stops an instance at once
+with one clear log line, instead of failing later under traffic."""
+import os
+import socket
+import subprocess
+import time
+
+from conftest import ROOT
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_instance(tmp_path, *extra):
+    (tmp_path / "run").mkdir(exist_ok=True)
+    (tmp_path / "log").mkdir(exist_ok=True)
+    port = free_port()
+    env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port))
+    launch = subprocess.run(["uwsgi", "--ini", os.path.join(ROOT, "uwsgi.ini"), *extra], env=env,
+                            capture_output=True, text=True, timeout=30)
+    log = tmp_path / "log" / f"uwsgi-{port}.log"
+    deadline = time.time() + 10
+    text = ""
+    while time.time() < deadline:
+        # errors before daemonizing go to the launching terminal, later ones to the log
+        text = launch.stdout + launch.stderr + (log.read_text(errors="replace") if log.exists() else "")
+        alive = subprocess.run(["pgrep", "-f", f"^dailyfresh-{port} "], capture_output=True).returncode == 0
+        if not alive and ("bad option" in text or "unrecognized option" in text):
+            break
+        time.sleep(0.2)
+    alive = subprocess.run(["pgrep", "-f", f"^dailyfresh-{port} "], capture_output=True).returncode == 0
+    return text, alive
+
+
+def test_bad_value_stops_startup(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-mysql-port", "70000")
+    assert "dailyfresh: bad option: dailyfresh-mysql-port: '70000' is not a whole number from 1 to 65535" in text
+    assert not alive
+
+
+def test_bad_redis_address_stops_startup(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-redis", "nohostport")
+    assert "dailyfresh: bad option: dailyfresh-redis: 'nohostport' is not host:port or unix:/path" in text
+    assert not alive
+
+
+def test_misspelt_option_is_an_error(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-mysql-prot", "1")
+    assert "unrecognized option '--dailyfresh-mysql-prot'" in text
+    assert not alive
+
+
+def test_misspelt_ini_key_is_an_error(tmp_path):
+    ini = tmp_path / "extra.ini"
+    ini.write_text("[uwsgi]\ndailyfresh-redis-pol = 3\n")
+    text, alive = start_instance(tmp_path, "--ini", str(ini))
+    assert "dailyfresh-redis-pol" in text
+    assert not alive
