@@ -5,6 +5,8 @@
 #
 #   DF_TEST_KEEP=1   leave the private stack running (prints where)
 #   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k cart -x")
+#   TEST_PREFIX=...  runs each unit test binary under it, e.g.
+#                    TEST_PREFIX="valgrind -q --leak-check=full --error-exitcode=9"
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +27,8 @@ PY
 
 run_unit() { # binary [needs-servers]
     local bin=$1 out
-    out=$("$bin" 2>&1)
+    # shellcheck disable=SC2086
+    out=$(${TEST_PREFIX:-} "$bin" 2>&1)
     local rc=$?
     printf '%s\n' "$out"
     local p f
