@@ -137,12 +137,26 @@ if [ "${SANITIZE:-0}" = 1 ]; then
         "UBSAN_OPTIONS=print_stacktrace=1:log_path=$LOG/ubsan")
 fi
 
+port_busy() { # port
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 start_uwsgi() {
     local port
     for port in $UWSGI_PORTS; do
         if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
+        port_busy "$port" && die "port $port is taken by another program: choose others with DF_UWSGI_PORTS"
         DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --ini "$ROOT/uwsgi.ini" \
             || die "uwsgi on $port did not start (see $LOG/uwsgi-$port.log)"
+    done
+    # uwsgi daemonizes before it binds: see that each master lives and listens
+    for port in $UWSGI_PORTS; do
+        for _ in $(seq 1 100); do
+            pid_alive "$RUN/uwsgi-$port.pid" && port_busy "$port" && continue 2
+            sleep 0.1
+        done
+        tail -n 5 "$LOG/uwsgi-$port.log" >&2 || true
+        die "uwsgi on $port did not come up (see $LOG/uwsgi-$port.log)"
     done
 }
 
