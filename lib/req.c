@@ -24,6 +24,8 @@ void req_release(struct df_req *r) {
         pool_put(&r->app->mysql, r->mysql_slot, r->mysql_broken);
         r->mysql_slot = NULL;
     }
+    cJSON_Delete(r->json); /* the response body was never freed */
+    r->json = NULL;
     arena_reset(&r->arena);
 }
 

@@ -42,7 +42,7 @@ struct df_req {
 
     /* response */
     int status;          /* 0 until a handler answers */
-    cJSON *json;         /* owned: freed by the arena */
+    cJSON *json;         /* owned: freed by req_release */
     const char *text;    /* plain-text body (payment notify) */
     const char *set_cookie[RESP_MAX_COOKIES];
     int n_cookies;
