@@ -11,5 +11,6 @@
 #include "session.h"
 
 extern const struct route health_routes[];
+extern const struct route cart_routes[];
 
 #endif

@@ -4,5 +4,6 @@
 
 const struct route *const df_routes[] = {
     health_routes,
+    cart_routes,
     NULL,
 };

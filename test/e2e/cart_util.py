@@ -1,0 +1,61 @@
+"""Helpers for the catalog and cart tests: users, sessions and goods made
+directly in MariaDB and Redis, so these tests need no login endpoint."""
+import uuid
+
+from conftest import Client, redis, sql, unique_name
+
+NOW = "NOW(6)"
+
+
+def make_user():
+    """A df_user row; returns its id."""
+    name = unique_name("cart")
+    rows = sql("INSERT INTO df_user (password, username, email, is_active, date_joined, create_time, update_time)"
+               " VALUES ('x', @p0, @p1, 1, NOW(6), NOW(6), NOW(6)); SELECT LAST_INSERT_ID()",
+               name, name + "@localhost")
+    return int(rows[-1][0])
+
+
+def login(client, uid):
+    """Stores a session for uid in Redis and gives client its cookie."""
+    sid = uuid.uuid4().hex
+    redis("SET", "session_" + sid, uid, "EX", 3600)
+    client.cookies.set("sessionid", sid)
+    return sid
+
+
+def user_client():
+    """(client, uid) for a fresh logged-in user."""
+    uid = make_user()
+    c = Client()
+    login(c, uid)
+    return c, uid
+
+
+def make_type(name="测试"):
+    """A goods type of its own, with one SPU; returns (type_id, goods_id)."""
+    rows = sql("INSERT INTO df_goods_type (create_time, update_time, name, logo, image)"
+               " VALUES (NOW(6), NOW(6), @p0, 'test', 'images/types/fruit.svg'); SELECT LAST_INSERT_ID()", name)
+    type_id = int(rows[-1][0])
+    return type_id, make_goods()
+
+
+def make_goods(name="测试商品", detail="<p>测试</p>"):
+    rows = sql("INSERT INTO df_goods (create_time, update_time, name, detail)"
+               " VALUES (NOW(6), NOW(6), @p0, @p1); SELECT LAST_INSERT_ID()", name, detail)
+    return int(rows[-1][0])
+
+
+def make_sku(type_id, goods_id, price="12.80", stock=100, sales=0, status=1, name="测试SKU"):
+    """A df_goods_sku row; returns its id."""
+    rows = sql("INSERT INTO df_goods_sku (create_time, update_time, name, `desc`, price, unite, image, stock,"
+               " sales, status, goods_id, type_id) VALUES (NOW(6), NOW(6), @p0, @p1, @p2, '盒',"
+               " 'images/goods/goods001.svg', @p3, @p4, @p5, @p6, @p7); SELECT LAST_INSERT_ID()",
+               name, name + " desc", price, stock, sales, status, goods_id, type_id)
+    return int(rows[-1][0])
+
+
+def cart_hash(uid):
+    """The cart hash as a dict of str -> str, as redis-cli shows it."""
+    out = redis("HGETALL", f"cart_{uid}").splitlines()
+    return dict(zip(out[0::2], out[1::2]))
