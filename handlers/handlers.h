@@ -12,5 +12,7 @@
 
 extern const struct route health_routes[];
 extern const struct route cart_routes[];
+extern const struct route goods_routes[];
+extern const struct route index_routes[];
 
 #endif

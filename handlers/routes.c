@@ -5,5 +5,7 @@
 const struct route *const df_routes[] = {
     health_routes,
     cart_routes,
+    goods_routes,
+    index_routes,
     NULL,
 };
