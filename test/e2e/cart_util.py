@@ -59,3 +59,28 @@ def cart_hash(uid):
     """The cart hash as a dict of str -> str, as redis-cli shows it."""
     out = redis("HGETALL", f"cart_{uid}").splitlines()
     return dict(zip(out[0::2], out[1::2]))
+
+
+def make_skus(type_id, goods_id, n, status=1):
+    """n SKUs in one statement: the i-th (1-based) costs i.05 and has sold
+    (n - i) * 3 % 17 (so price, sales and id orders all differ); returns
+    their ids in insertion order."""
+    rows = sql("INSERT INTO df_goods_sku (create_time, update_time, name, `desc`, price, unite, image, stock,"
+               " sales, status, goods_id, type_id)"
+               " SELECT NOW(6), NOW(6), CONCAT('批量', seq), 'd', seq + 0.05, '袋', 'images/goods/goods002.svg',"
+               " 100, ((@p0 - seq) * 3) % 17, @p1, @p2, @p3 FROM seq_1_to_" + str(int(n)) +
+               " ORDER BY seq; SELECT id FROM df_goods_sku WHERE type_id = @p3 AND name LIKE '批量%' ORDER BY id",
+               n, status, goods_id, type_id)
+    return [int(r[0]) for r in rows]
+
+
+def add_comment(sku_id, uid, comment, price="9.90"):
+    """An order of uid holding sku_id with a comment (status 5, 已完成)."""
+    oid = uuid.uuid4().hex
+    sql("INSERT INTO df_address (create_time, update_time, receiver, addr, phone, user_id)"
+        " VALUES (NOW(6), NOW(6), '张三', '北京', '13800000000', @p0);"
+        "INSERT INTO df_order_info (create_time, update_time, order_id, pay_method, total_count, total_price,"
+        " transit_price, order_status, addr_id, user_id)"
+        " VALUES (NOW(6), NOW(6), @p1, 3, 1, @p2, 10.00, 5, LAST_INSERT_ID(), @p0);"
+        "INSERT INTO df_order_goods (create_time, update_time, count, price, comment, order_id, sku_id)"
+        " VALUES (NOW(6), NOW(6), 1, @p2, @p3, @p1, @p4)", uid, oid, price, comment, sku_id)
