@@ -1,3 +1,4 @@
+/* Helpers of the cart handlers (declared in cart.h); no routes here. */
 #include "cart.h"
 
 int cart_count_parse(const char *s, long long *out) {
