@@ -11,5 +11,8 @@
 #include "session.h"
 
 extern const struct route health_routes[];
+extern const struct route cart_routes[];
+extern const struct route goods_routes[];
+extern const struct route index_routes[];
 
 #endif

@@ -4,5 +4,8 @@
 
 const struct route *const df_routes[] = {
     health_routes,
+    cart_routes,
+    goods_routes,
+    index_routes,
     NULL,
 };

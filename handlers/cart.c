@@ -1,0 +1,190 @@
+/* The cart: a Redis hash per user, cart_<user_id>, field = SKU id, value =
+ * count, both decimal strings (the Django site reads and writes the same
+ * hash). Every answer is HTTP 200 with a res code (503 when Redis or
+ * MariaDB is down); total_count is always the sum of all counts.
+ *
+ * POST /cart/add      sku_id, count    adds count to the SKU's count
+ *   res 0 请先登录 | 1 数据不完整 | 2 商品数目出错 | 3 商品不存在 |
+ *   4 商品库存不足 (nothing changed) | 5 {"message":"添加成功","total_count":N}
+ * POST /cart/update   sku_id, count    sets the SKU's count
+ *   res 0..4 as add | 5 {"message":"更新成功","total_count":N}
+ * POST /cart/delete   sku_id           removes the SKU (offline SKUs too)
+ *   res 0 请先登录 | 1 无效的商品id | 2 商品不存在 |
+ *   3 {"message":"删除成功","total_count":N}
+ * GET  /cart          (cart_view.c)
+ *   res 0 请先登录 | 1 {"items":[{"id","name","price","unite","image",
+ *   "stock","status","count","amount"}],"total_count":N,"total_price":"0.00"}
+ * GET  /cart/count    (cart_view.c)
+ *   res 0 请先登录 | 1 {"total_count":N}
+ *
+ * count: decimal digits, 1..2147483647. sku_id: a positive integer naming
+ * a SKU with status 1 (add, update) or any SKU row (delete). */
+#include "cart.h"
+#include "handlers.h"
+
+/* Atomic add: the read, the stock check and the write happen in one
+ * script, so concurrent adds neither lose updates nor pass the stock.
+ * KEYS[1] cart hash; ARGV sku id, count to add, stock.
+ * Returns the new sum of all counts, or -1 when stock is short. */
+static struct rds_script add_script = RDS_SCRIPT(
+    "local function count(v)\n"
+    "  if type(v) == 'string' and #v <= 15 and string.find(v, '^%d+$') then return tonumber(v) end\n"
+    "  return nil\n"
+    "end\n"
+    "local n = (count(redis.call('HGET', KEYS[1], ARGV[1])) or 0) + tonumber(ARGV[2])\n"
+    "if n > tonumber(ARGV[3]) then return -1 end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', n))\n"
+    "local sum = 0\n"
+    "for _, v in ipairs(redis.call('HVALS', KEYS[1])) do sum = sum + (count(v) or 0) end\n"
+    "return sum\n");
+
+/* sku_id and count as add and update read them: 1 valid, 0 answered. */
+static int read_sku_count(struct df_req *r, long long *sku_id, long long *count) {
+    const char *sku = req_param(r, "sku_id");
+    const char *cnt = req_param(r, "count");
+    if (!sku || !*sku || !cnt || !*cnt) {
+        resp_res_err(r, 1, "数据不完整");
+        return 0;
+    }
+    if (cart_count_parse(cnt, count) < 0) {
+        resp_res_err(r, 2, "商品数目出错");
+        return 0;
+    }
+    if ((*sku_id = parse_id(sku)) < 0) {
+        resp_res_err(r, 3, "商品不存在");
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 sellable (its stock in *stock), 0 not (answered res 3), -1 failure. */
+static int sellable_stock(struct df_req *r, long long sku_id, long long *stock) {
+    struct db_rows rows;
+    int rc = -1;
+    if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ?", "i", sku_id) < 0)
+        goto out;
+    rc = db_next(&rows);
+    if (rc < 0)
+        goto out;
+    if (rc == 0 || db_ll(&rows, 1) != 1) {
+        resp_res_err(r, 3, "商品不存在");
+        rc = 0;
+        goto out;
+    }
+    *stock = db_ll(&rows, 0);
+    while ((rc = db_next(&rows)) > 0) /* drain: id is unique, this ends at once */
+        ;
+    rc = rc < 0 ? -1 : 1;
+out:
+    return rc;
+}
+
+/* Reads the replies of a pipelined write + HVALS: 0 with the sum, -1
+ * failure (recorded). Both replies are read whatever the first one was,
+ * so the connection goes back to the pool clean. */
+static int write_then_sum(struct df_req *r, long long *total) {
+    redisReply *w = rds_reply(r);
+    redisReply *vals = rds_reply(r);
+    if (!w || !vals)
+        return -1;
+    if (w->type == REDIS_REPLY_ERROR || vals->type == REDIS_REPLY_ERROR) {
+        req_fail(r, 500, "redis", w->type == REDIS_REPLY_ERROR ? w->str : vals->str);
+        return -1;
+    }
+    *total = cart_hvals_sum(vals);
+    return 0;
+}
+
+static void cart_add(struct df_req *r) {
+    long long uid, sku_id, count, stock, total;
+    char sku_s[24], count_s[24], stock_s[24];
+    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+        goto out;
+    if (!read_sku_count(r, &sku_id, &count))
+        goto out;
+    if (sellable_stock(r, sku_id, &stock) <= 0)
+        goto out;
+    if (count > stock) { /* no need to ask Redis */
+        resp_res_err(r, 4, "商品库存不足");
+        goto out;
+    }
+    snprintf(sku_s, sizeof(sku_s), "%lld", sku_id);
+    snprintf(count_s, sizeof(count_s), "%lld", count);
+    snprintf(stock_s, sizeof(stock_s), "%lld", stock);
+    const char *argv[] = {arena_printf(&r->arena, "cart_%lld", uid), sku_s, count_s, stock_s};
+    redisReply *rep = rds_eval(r, &add_script, 1, 3, argv);
+    if (!rep)
+        goto out;
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        req_fail(r, 500, "redis", "cart add script: unexpected reply");
+        goto out;
+    }
+    total = rep->integer;
+    if (total < 0) {
+        resp_res_err(r, 4, "商品库存不足");
+        goto out;
+    }
+    cJSON_AddNumberToObject(resp_res_ok(r, 5, "添加成功"), "total_count", (double)total);
+out:
+    return;
+}
+
+static void cart_update(struct df_req *r) {
+    long long uid, sku_id, count, stock, total;
+    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+        goto out;
+    if (!read_sku_count(r, &sku_id, &count))
+        goto out;
+    if (sellable_stock(r, sku_id, &stock) <= 0)
+        goto out;
+    if (count > stock) {
+        resp_res_err(r, 4, "商品库存不足");
+        goto out;
+    }
+    if (rds_append(r, "HSET cart_%lld %lld %lld", uid, sku_id, count) < 0 ||
+        rds_append(r, "HVALS cart_%lld", uid) < 0 || write_then_sum(r, &total) < 0)
+        goto out;
+    cJSON_AddNumberToObject(resp_res_ok(r, 5, "更新成功"), "total_count", (double)total);
+out:
+    return;
+}
+
+static void cart_delete(struct df_req *r) {
+    long long uid, sku_id, total;
+    struct db_rows rows;
+    int rc;
+    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+        goto out;
+    if ((sku_id = parse_id(req_param(r, "sku_id"))) < 0) {
+        resp_res_err(r, 1, "无效的商品id");
+        goto out;
+    }
+    /* any row will do: an offline SKU can still be taken out of a cart */
+    if (db_query(r, &rows, "SELECT id FROM df_goods_sku WHERE id = ?", "i", sku_id) < 0)
+        goto out;
+    if ((rc = db_next(&rows)) < 0)
+        goto out;
+    if (rc == 0) {
+        resp_res_err(r, 2, "商品不存在");
+        goto out;
+    }
+    while ((rc = db_next(&rows)) > 0)
+        ;
+    if (rc < 0)
+        goto out;
+    if (rds_append(r, "HDEL cart_%lld %lld", uid, sku_id) < 0 || rds_append(r, "HVALS cart_%lld", uid) < 0 ||
+        write_then_sum(r, &total) < 0)
+        goto out;
+    cJSON_AddNumberToObject(resp_res_ok(r, 3, "删除成功"), "total_count", (double)total);
+out:
+    return;
+}
+
+const struct route cart_routes[] = {
+    {"POST", "/cart/add", cart_add, 0},
+    {"POST", "/cart/update", cart_update, 0},
+    {"POST", "/cart/delete", cart_delete, 0},
+    {"GET", "/cart", cart_show, 0},
+    {"GET", "/cart/count", cart_count, 0},
+    {NULL, NULL, NULL, 0},
+};

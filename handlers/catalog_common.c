@@ -1,0 +1,22 @@
+/* Helpers of the catalog handlers (declared in catalog.h); no routes here. */
+#include "catalog.h"
+
+cJSON *sku_json(const struct db_rows *rows, unsigned c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, c));
+    cJSON_AddStringToObject(o, "name", db_str(rows, c + 1));
+    cJSON_AddStringToObject(o, "desc", db_str(rows, c + 2));
+    cJSON_AddStringToObject(o, "price", db_str(rows, c + 3));
+    cJSON_AddStringToObject(o, "unite", db_str(rows, c + 4));
+    cJSON_AddStringToObject(o, "image", db_str(rows, c + 5));
+    cJSON_AddNumberToObject(o, "stock", (double)db_ll(rows, c + 6));
+    cJSON_AddNumberToObject(o, "sales", (double)db_ll(rows, c + 7));
+    return o;
+}
+
+int sku_rows_add(struct db_rows *rows, cJSON *arr) {
+    int rc;
+    while ((rc = db_next(rows)) > 0)
+        cJSON_AddItemToArray(arr, sku_json(rows, 0));
+    return rc < 0 ? -1 : 0;
+}
