@@ -11,5 +11,8 @@
 #include "session.h"
 
 extern const struct route health_routes[];
+extern const struct route user_routes[];
+extern const struct route user_info_routes[];
+extern const struct route address_routes[];
 
 #endif

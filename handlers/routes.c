@@ -4,5 +4,8 @@
 
 const struct route *const df_routes[] = {
     health_routes,
+    user_routes,
+    user_info_routes,
+    address_routes,
     NULL,
 };
