@@ -14,5 +14,8 @@ extern const struct route health_routes[];
 extern const struct route cart_routes[];
 extern const struct route goods_routes[];
 extern const struct route index_routes[];
+extern const struct route user_routes[];
+extern const struct route user_info_routes[];
+extern const struct route address_routes[];
 
 #endif

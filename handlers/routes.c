@@ -7,5 +7,8 @@ const struct route *const df_routes[] = {
     cart_routes,
     goods_routes,
     index_routes,
+    user_routes,
+    user_info_routes,
+    address_routes,
     NULL,
 };

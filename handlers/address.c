@@ -1,0 +1,197 @@
+/* A user's delivery addresses. Every query is scoped to the session's
+ * user: another user's address id is answered as if it did not exist.
+ *
+ * An address object:
+ *   {"id": 3, "receiver": "张三", "addr": "北京市海淀区…", "zip_code": "100084" | null,
+ *    "phone": "13812345678", "is_default": true}
+ *
+ * GET /user/address
+ *   {"res": 0, "errmsg": "请先登录"}
+ *   {"res": 1, "addresses": [<address>, ...]}   default first, then newest
+ *
+ * POST /user/address  receiver, addr, zip_code (optional), phone
+ *   {"res": 0, "errmsg": "请先登录"}
+ *   {"res": 1, "errmsg": "数据不完整"}          receiver, addr or phone missing
+ *   {"res": 2, "errmsg": "手机格式不正确"}      not 11 digits starting with 1
+ *   {"res": 3, "errmsg": "邮编格式不正确"}      given and not 6 digits
+ *   {"res": 4, "errmsg": "收件人或地址过长"}    receiver > 20 or addr > 256 characters
+ *   {"res": 5, "message": "添加成功", "address": <address>}
+ *   A user's address becomes the default when they have no default yet.
+ *
+ * POST /user/address/default  addr_id
+ *   {"res": 0, "errmsg": "请先登录"}
+ *   {"res": 1, "errmsg": "无效的地址id"}        missing or not a positive integer
+ *   {"res": 2, "errmsg": "地址不存在"}          no such address of this user
+ *   {"res": 3, "message": "设置成功"}
+ *
+ * Both writes first lock the user's df_user row, so one user's address
+ * changes run one after another and exactly one default remains. */
+#include "address.h"
+
+#include "handlers.h"
+#include "validate.h"
+
+#define RECEIVER_MAX 20
+#define ADDR_MAX 256
+#define LOGIN_FIRST "请先登录"
+
+cJSON *address_json(const struct db_rows *rows) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, 0));
+    cJSON_AddStringToObject(o, "receiver", db_str(rows, 1));
+    cJSON_AddStringToObject(o, "addr", db_str(rows, 2));
+    if (db_isnull(rows, 3))
+        cJSON_AddNullToObject(o, "zip_code");
+    else
+        cJSON_AddStringToObject(o, "zip_code", db_str(rows, 3));
+    cJSON_AddStringToObject(o, "phone", db_str(rows, 4));
+    cJSON_AddBoolToObject(o, "is_default", db_ll(rows, 5) != 0);
+    return o;
+}
+
+static void address_list(struct df_req *r) {
+    long long uid;
+    struct db_rows rows;
+    int rc;
+    cJSON *list = NULL;
+    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+        return;
+    if (db_query(r, &rows,
+                 "SELECT " ADDRESS_COLUMNS " FROM df_address WHERE user_id = ? AND is_delete = 0 "
+                 "ORDER BY is_default DESC, create_time DESC, id DESC",
+                 "i", uid) < 0)
+        goto out;
+    list = cJSON_CreateArray();
+    while ((rc = db_next(&rows)) > 0)
+        cJSON_AddItemToArray(list, address_json(&rows));
+    if (rc < 0)
+        goto out;
+    cJSON_AddItemToObject(resp_res(r, 1), "addresses", list);
+    list = NULL;
+out:
+    cJSON_Delete(list);
+}
+
+/* Takes the user's row lock inside the open transaction. 1 locked, 0 the
+ * user is gone (deleted while logged in), -1 failure. */
+static int lock_user(struct df_req *r, long long uid) {
+    struct db_rows rows;
+    if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? AND is_delete = 0 FOR UPDATE", "i", uid) < 0)
+        return -1;
+    return db_next(&rows);
+}
+
+static void address_add(struct df_req *r) {
+    const char *receiver = req_param(r, "receiver"), *addr = req_param(r, "addr");
+    const char *zip = req_param(r, "zip_code"), *phone = req_param(r, "phone");
+    long long uid;
+    struct db_rows rows;
+    int in_txn = 0, rc;
+
+    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+        return;
+    if (!receiver || !*receiver || !addr || !*addr || !phone || !*phone) {
+        resp_res_err(r, 1, "数据不完整");
+        return;
+    }
+    if (!valid_phone(phone)) {
+        resp_res_err(r, 2, "手机格式不正确");
+        return;
+    }
+    if (zip && !*zip)
+        zip = NULL; /* an empty form field: no postal code */
+    if (zip && !valid_zip(zip)) {
+        resp_res_err(r, 3, "邮编格式不正确");
+        return;
+    }
+    if (utf8_chars(receiver) > RECEIVER_MAX || utf8_chars(addr) > ADDR_MAX) {
+        resp_res_err(r, 4, "收件人或地址过长");
+        return;
+    }
+
+    if (db_begin(r) < 0)
+        goto out;
+    in_txn = 1;
+    if ((rc = lock_user(r, uid)) <= 0) {
+        if (rc == 0)
+            resp_res_err(r, 0, LOGIN_FIRST);
+        goto out;
+    }
+    if (db_query(r, &rows,
+                 "SELECT COUNT(*) FROM df_address WHERE user_id = ? AND is_delete = 0 AND is_default = 1", "i",
+                 uid) < 0 ||
+        db_next(&rows) <= 0)
+        goto out;
+    long long is_default = db_ll(&rows, 0) == 0;
+    if (db_exec(r,
+                "INSERT INTO df_address (create_time, update_time, is_delete, receiver, addr, zip_code, phone, "
+                "is_default, user_id) VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?)",
+                "ssssii", receiver, addr, zip, phone, is_default, uid) < 0)
+        goto out;
+    long long id = (long long)db_last_insert_id(r);
+    if (db_commit(r) < 0)
+        goto out;
+    in_txn = 0;
+
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "id", (double)id);
+    cJSON_AddStringToObject(a, "receiver", receiver);
+    cJSON_AddStringToObject(a, "addr", addr);
+    if (zip)
+        cJSON_AddStringToObject(a, "zip_code", zip);
+    else
+        cJSON_AddNullToObject(a, "zip_code");
+    cJSON_AddStringToObject(a, "phone", phone);
+    cJSON_AddBoolToObject(a, "is_default", is_default != 0);
+    cJSON_AddItemToObject(resp_res_ok(r, 5, "添加成功"), "address", a);
+out:
+    if (in_txn)
+        db_rollback(r);
+}
+
+static void address_set_default(struct df_req *r) {
+    long long uid, addr_id = parse_id(req_param(r, "addr_id"));
+    int in_txn = 0, rc;
+
+    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+        return;
+    if (addr_id < 0) {
+        resp_res_err(r, 1, "无效的地址id");
+        return;
+    }
+    if (db_begin(r) < 0)
+        goto out;
+    in_txn = 1;
+    if ((rc = lock_user(r, uid)) <= 0) {
+        if (rc == 0)
+            resp_res_err(r, 0, LOGIN_FIRST);
+        goto out;
+    }
+    if (db_exec(r, "UPDATE df_address SET is_default = 0, update_time = NOW(6) WHERE user_id = ? AND is_default = 1",
+                "i", uid) < 0)
+        goto out;
+    long long n = db_exec(r,
+                          "UPDATE df_address SET is_default = 1, update_time = NOW(6) "
+                          "WHERE id = ? AND user_id = ? AND is_delete = 0",
+                          "ii", addr_id, uid);
+    if (n < 0)
+        goto out;
+    if (n != 1) { /* not this user's: the rollback keeps their old default */
+        resp_res_err(r, 2, "地址不存在");
+        goto out;
+    }
+    if (db_commit(r) < 0)
+        goto out;
+    in_txn = 0;
+    resp_res_ok(r, 3, "设置成功");
+out:
+    if (in_txn)
+        db_rollback(r);
+}
+
+const struct route address_routes[] = {
+    {"GET", "/user/address", address_list, 0},
+    {"POST", "/user/address", address_add, 0},
+    {"POST", "/user/address/default", address_set_default, 0},
+    {NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,16 @@
+/* The address object, shared by /user/address and /user/info. */
+#ifndef DF_ADDRESS_H
+#define DF_ADDRESS_H
+
+#include <cjson/cJSON.h>
+
+#include "db.h"
+
+/* Select these columns, in this order, for address_json. */
+#define ADDRESS_COLUMNS "id, receiver, addr, zip_code, phone, is_default"
+
+/* {"id", "receiver", "addr", "zip_code" (null when none), "phone",
+ * "is_default" (bool)} from the current row; the caller owns it. */
+cJSON *address_json(const struct db_rows *rows);
+
+#endif
