@@ -22,61 +22,78 @@
 #include "cart.h"
 #include "handlers.h"
 
-/* Atomic add: the read, the stock check and the write happen in one
- * script, so concurrent adds neither lose updates nor pass the stock.
- * KEYS[1] cart hash; ARGV sku id, count to add, stock.
- * Returns the new sum of all counts, or -1 when stock is short. */
+/* Atomic add: the session lookup, the read, the stock check and the write
+ * happen in one script — one round trip for the shop's hottest request,
+ * and concurrent adds neither lose updates nor pass the stock.
+ * KEYS[1] the session key (its value is the user id, see lib/session.h);
+ * ARGV sku id, count to add, stock. The cart key cart_<uid> is derived
+ * here, as the Django site names it.
+ * Returns the new sum of all counts, -1 when stock is short, -2 when the
+ * session does not exist (expired or logged out). */
 static struct rds_script add_script = RDS_SCRIPT(
     "local function count(v)\n"
     "  if type(v) == 'string' and #v <= 15 and string.find(v, '^%d+$') then return tonumber(v) end\n"
     "  return nil\n"
     "end\n"
-    "local n = (count(redis.call('HGET', KEYS[1], ARGV[1])) or 0) + tonumber(ARGV[2])\n"
+    "local uid = count(redis.call('GET', KEYS[1]))\n"
+    "if not uid or uid <= 0 then return -2 end\n"
+    "local cart = 'cart_' .. string.format('%d', uid)\n"
+    "local n = (count(redis.call('HGET', cart, ARGV[1])) or 0) + tonumber(ARGV[2])\n"
     "if n > tonumber(ARGV[3]) then return -1 end\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', n))\n"
+    "redis.call('HSET', cart, ARGV[1], string.format('%d', n))\n"
     "local sum = 0\n"
-    "for _, v in ipairs(redis.call('HVALS', KEYS[1])) do sum = sum + (count(v) or 0) end\n"
+    "for _, v in ipairs(redis.call('HVALS', cart)) do sum = sum + (count(v) or 0) end\n"
     "return sum\n");
 
-/* sku_id and count as add and update read them: 1 valid, 0 answered. */
-static int read_sku_count(struct df_req *r, long long *sku_id, long long *count) {
+/* The texts of res 1..4, shared by add and update. */
+static const char *const CHECK_MSG[] = {NULL, "数据不完整", "商品数目出错", "商品不存在", "商品库存不足"};
+
+/* sku_id and count as add and update read them: 0 valid, else the res
+ * code they earn (1 missing, 2 bad count, 3 bad sku id). */
+static int check_sku_count(struct df_req *r, long long *sku_id, long long *count) {
     const char *sku = req_param(r, "sku_id");
     const char *cnt = req_param(r, "count");
-    if (!sku || !*sku || !cnt || !*cnt) {
-        resp_res_err(r, 1, "数据不完整");
-        return 0;
-    }
-    if (cart_count_parse(cnt, count) < 0) {
-        resp_res_err(r, 2, "商品数目出错");
-        return 0;
-    }
-    if ((*sku_id = parse_id(sku)) < 0) {
-        resp_res_err(r, 3, "商品不存在");
-        return 0;
-    }
-    return 1;
+    if (!sku || !*sku || !cnt || !*cnt)
+        return 1;
+    if (cart_count_parse(cnt, count) < 0)
+        return 2;
+    if ((*sku_id = parse_id(sku)) < 0)
+        return 3;
+    return 0;
 }
 
-/* 1 sellable (its stock in *stock), 0 not (answered res 3), -1 failure. */
+/* 1 sellable (its stock in *stock), 0 not, -1 failure (recorded). */
 static int sellable_stock(struct df_req *r, long long sku_id, long long *stock) {
     struct db_rows rows;
     int rc = -1;
     if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ?", "i", sku_id) < 0)
         goto out;
     rc = db_next(&rows);
-    if (rc < 0)
+    if (rc <= 0)
         goto out;
-    if (rc == 0 || db_ll(&rows, 1) != 1) {
-        resp_res_err(r, 3, "商品不存在");
-        rc = 0;
-        goto out;
-    }
+    rc = db_ll(&rows, 1) == 1;
     *stock = db_ll(&rows, 0);
-    while ((rc = db_next(&rows)) > 0) /* drain: id is unique, this ends at once */
+    int more;
+    while ((more = db_next(&rows)) > 0) /* drain: id is unique, this ends at once */
         ;
-    rc = rc < 0 ? -1 : 1;
+    if (more < 0)
+        rc = -1;
 out:
     return rc;
+}
+
+/* The res code (0 when none) the parameters, the SKU and its stock earn;
+ * -1 on a backend failure. */
+static int check_add_or_update(struct df_req *r, long long *sku_id, long long *count, long long *stock) {
+    int res = check_sku_count(r, sku_id, count);
+    if (res)
+        return res;
+    int rc = sellable_stock(r, *sku_id, stock);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return 3;
+    return *count > *stock ? 4 : 0;
 }
 
 /* Reads the replies of a pipelined write + HVALS: 0 with the sum, -1
@@ -95,23 +112,30 @@ static int write_then_sum(struct df_req *r, long long *total) {
     return 0;
 }
 
+/* Answers the first failed check in the original's order: login (0),
+ * data (1, 2), SKU (3), stock (4). The session is resolved inside the
+ * add script on the success path; only an answer that depends on the
+ * login's place in that order pays a separate lookup. */
 static void cart_add(struct df_req *r) {
     long long uid, sku_id, count, stock, total;
     char sku_s[24], count_s[24], stock_s[24];
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+    const char *skey = session_key(r);
+    if (!skey) {
+        resp_res_err(r, 0, CART_LOGIN_MSG);
         goto out;
-    if (!read_sku_count(r, &sku_id, &count))
+    }
+    int res = check_add_or_update(r, &sku_id, &count, &stock);
+    if (res < 0)
         goto out;
-    if (sellable_stock(r, sku_id, &stock) <= 0)
-        goto out;
-    if (count > stock) { /* no need to ask Redis */
-        resp_res_err(r, 4, "商品库存不足");
+    if (res > 0) {
+        if (session_require(r, &uid, CART_LOGIN_MSG) > 0)
+            resp_res_err(r, res, CHECK_MSG[res]);
         goto out;
     }
     snprintf(sku_s, sizeof(sku_s), "%lld", sku_id);
     snprintf(count_s, sizeof(count_s), "%lld", count);
     snprintf(stock_s, sizeof(stock_s), "%lld", stock);
-    const char *argv[] = {arena_printf(&r->arena, "cart_%lld", uid), sku_s, count_s, stock_s};
+    const char *argv[] = {skey, sku_s, count_s, stock_s};
     redisReply *rep = rds_eval(r, &add_script, 1, 3, argv);
     if (!rep)
         goto out;
@@ -120,11 +144,12 @@ static void cart_add(struct df_req *r) {
         goto out;
     }
     total = rep->integer;
-    if (total < 0) {
-        resp_res_err(r, 4, "商品库存不足");
-        goto out;
-    }
-    cJSON_AddNumberToObject(resp_res_ok(r, 5, "添加成功"), "total_count", (double)total);
+    if (total == -2)
+        resp_res_err(r, 0, CART_LOGIN_MSG);
+    else if (total < 0)
+        resp_res_err(r, 4, CHECK_MSG[4]);
+    else
+        cJSON_AddNumberToObject(resp_res_ok(r, 5, "添加成功"), "total_count", (double)total);
 out:
     return;
 }
@@ -133,12 +158,11 @@ static void cart_update(struct df_req *r) {
     long long uid, sku_id, count, stock, total;
     if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
         goto out;
-    if (!read_sku_count(r, &sku_id, &count))
+    int res = check_add_or_update(r, &sku_id, &count, &stock);
+    if (res < 0)
         goto out;
-    if (sellable_stock(r, sku_id, &stock) <= 0)
-        goto out;
-    if (count > stock) {
-        resp_res_err(r, 4, "商品库存不足");
+    if (res > 0) {
+        resp_res_err(r, res, CHECK_MSG[res]);
         goto out;
     }
     if (rds_append(r, "HSET cart_%lld %lld %lld", uid, sku_id, count) < 0 ||

@@ -14,6 +14,11 @@ static int sid_valid(const char *sid) {
     return 1;
 }
 
+const char *session_key(struct df_req *r) {
+    const char *sid = req_cookie(r, SESSION_COOKIE);
+    return sid_valid(sid) ? arena_printf(&r->arena, "session_%s", sid) : NULL;
+}
+
 int session_user(struct df_req *r, long long *uid) {
     if (r->user_checked) {
         *uid = r->user_id;

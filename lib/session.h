@@ -8,6 +8,11 @@
 
 #define SESSION_COOKIE "sessionid"
 
+/* The Redis key of the request's session ("session_<id>"), or NULL when
+ * the request carries no well-formed sessionid cookie. Its value is the
+ * user id in decimal: server-side scripts may resolve it themselves to
+ * save a round trip (the cart add does). */
+const char *session_key(struct df_req *r);
 /* The logged-in user's id in *uid (0: anonymous). -1: Redis failed (the
  * failure is recorded: the answer is 503, never "logged out"). */
 int session_user(struct df_req *r, long long *uid);

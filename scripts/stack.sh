@@ -102,6 +102,8 @@ collation-server = utf8mb4_unicode_ci
 innodb_buffer_pool_size = 256M
 innodb_flush_log_at_trx_commit = 2
 max_connections = 500
+query_cache_type = 1
+query_cache_size = 16M
 CONF
     if [ ! -d "$VAR/mysql/mysql" ]; then
         log "initialising MariaDB data directory $VAR/mysql"

@@ -50,6 +50,15 @@ def test_unknown_session_is_not_logged_in(client):
     assert add(client, 1, 1).json() == LOGIN
 
 
+@pytest.mark.parametrize("data", [{"sku_id": 1}, {"sku_id": 1, "count": 0}, {"sku_id": 999999, "count": 1},
+                                  {"sku_id": 33, "count": 1}, {"sku_id": 1, "count": 2000000000}])
+def test_login_is_checked_before_everything_else(client, data):
+    """The original's order: res 0 wins over 1-4 even when the cookie looks fine."""
+    client.cookies.set("sessionid", "f" * 32)
+    for path in ("/cart/add", "/cart/update"):
+        assert client.post_form(path, data).json() == LOGIN, (path, data)
+
+
 # ------------------------------------------------------------------ /cart/add
 
 def test_add_incomplete_is_res1(user):
