@@ -16,6 +16,7 @@ extern struct uwsgi_server uwsgi;
 struct uwsgi_plugin dailyfresh_plugin;
 
 #define DF_MODIFIER1 251
+#define DISCARD_MAX (64u << 20) /* the largest dailyfresh-max-body allowed */
 
 static struct df_config_raw raw;
 static struct df_app app;
@@ -103,6 +104,22 @@ out:
     return rc;
 }
 
+/* A body we refuse is still read (up to a bound) before answering: nginx
+ * is still sending it, and a socket closed under it turns our 404/405/413
+ * into a 502. */
+static void discard_body(struct wsgi_request *wsgi_req) {
+    size_t left = wsgi_req->post_cl;
+    if (left > DISCARD_MAX)
+        return;
+    while (left > 0) {
+        ssize_t rlen = 0;
+        char *chunk = uwsgi_request_body_read(wsgi_req, left > 65536 ? 65536 : (ssize_t)left, &rlen);
+        if (!chunk || rlen <= 0)
+            return;
+        left -= (size_t)rlen;
+    }
+}
+
 static int df_request(struct wsgi_request *wsgi_req) {
     if (!wsgi_req->uh->pktsize) {
         uwsgi_log("dailyfresh: empty request\n");
@@ -132,7 +149,9 @@ static int df_request(struct wsgi_request *wsgi_req) {
 
     const char *body = NULL;
     ssize_t blen = 0;
-    if (dispatch_route(r, df_routes, (long long)wsgi_req->post_cl) == 0 && wsgi_req->post_cl > 0) {
+    if (dispatch_route(r, df_routes, (long long)wsgi_req->post_cl) < 0) {
+        discard_body(wsgi_req);
+    } else if (wsgi_req->post_cl > 0) {
         body = uwsgi_request_body_read(wsgi_req, 0, &blen);
         if (!body || blen < 0 || (size_t)blen != wsgi_req->post_cl) {
             resp_error(r, 400, "incomplete request body");

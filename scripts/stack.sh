@@ -224,7 +224,7 @@ case "${1:-}" in
         start_uwsgi
         start_nginx
         wait_healthy
-        log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/  (state in $VAR)"
+        log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/  (try /healthz, /index, /goods/1; state in $VAR)"
         ;;
     stop)
         stop_nginx

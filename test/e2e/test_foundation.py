@@ -90,3 +90,48 @@ def test_big_cookie_header_is_served():
         r = requests.get(BASE + "/healthz", cookies=cookies, timeout=10)
         assert r.status_code == 200
     assert requests.get(BASE + "/healthz", timeout=10).status_code == 200
+
+
+def test_malformed_bodies_are_400(client):
+    r = client.post(client.url("/cart/add"), data=b'{"sku_id": ', timeout=10,
+                    headers={"Content-Type": "application/json", "X-CSRFToken": client.csrf()})
+    assert r.status_code == 400
+    assert r.json() == {"error": "unreadable request body"}
+    r = client.post(client.url("/cart/add"), data=b"sku_id=%ff%fe", timeout=10,
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": client.csrf()})
+    assert r.status_code == 400
+    r = client.post(client.url("/cart/add"), data=b"--x\r\n", timeout=10,
+                    headers={"Content-Type": "multipart/form-data; boundary=x", "X-CSRFToken": client.csrf()})
+    assert r.status_code == 400
+    assert r.json() == {"error": "unsupported content type"}
+
+
+def test_csrf_is_required_on_posts(client):
+    r = client.post_form("/cart/add", {"sku_id": 1, "count": 1}, csrf=False)
+    assert r.status_code == 403
+    assert r.json() == {"error": "CSRF verification failed"}
+    r = client.post_form("/cart/add", {"sku_id": 1, "count": 1}, csrf=False,
+                         headers={"X-CSRFToken": "x" * 32})
+    assert r.status_code == 403
+    # the form field works as well as the header
+    r = client.post_form("/cart/add", {"sku_id": 1, "count": 1, "csrfmiddlewaretoken": client.csrf()},
+                         csrf=False)
+    assert r.status_code == 200 and r.json()["res"] == 0
+
+
+def test_body_too_large_is_json_413(client):
+    # nginx refuses past 1 MiB, in the API's form
+    r = client.post_form("/cart/add", {"sku_id": "1" * (1536 * 1024)})
+    assert r.status_code == 413
+    assert r.headers["Content-Type"] == JSON_CT
+    assert r.json() == {"error": "request body too large"}
+
+
+def test_refused_request_with_a_body_is_answered_cleanly(client):
+    """An unknown route or wrong method still reads the body nginx is
+    sending, so the client sees the 404/405 and not a gateway error."""
+    body = {"x": "y" * (900 * 1024)}
+    r = client.post_form("/no/such/route", body)
+    assert r.status_code == 404 and r.json() == {"error": "not found"}
+    r = client.post_form("/healthz", body)
+    assert r.status_code == 405 and r.json() == {"error": "method not allowed"}

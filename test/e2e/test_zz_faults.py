@@ -95,3 +95,15 @@ def test_one_instance_killed_other_serves():
         os.unlink(pidfile)
         stack("start-uwsgi")
     wait_health(200, {"redis": "ok", "mysql": "ok"})
+
+
+def test_all_instances_down_is_json_503():
+    stack("stop-uwsgi")
+    try:
+        r = requests.get(BASE + "/healthz", timeout=10)
+        assert r.status_code == 503
+        assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert r.json() == {"error": "service unavailable"}
+    finally:
+        stack("start-uwsgi")
+    wait_health(200, {"redis": "ok", "mysql": "ok"})
