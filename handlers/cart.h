@@ -19,6 +19,10 @@ int cart_value_parse(const char *s, size_t len, long long *out);
 /* Sum of the stored counts in an HVALS reply; unreadable values count 0. */
 long long cart_hvals_sum(const redisReply *vals);
 
+/* The sum of the counts in cart_<uid> into *total: 0, or -1 on failure
+ * (recorded). The header badge and the index page show it. */
+int cart_total(struct df_req *r, long long uid, long long *total);
+
 /* GET /cart and GET /cart/count (cart_view.c) */
 void cart_show(struct df_req *r);
 void cart_count(struct df_req *r);

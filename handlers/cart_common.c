@@ -1,5 +1,6 @@
 /* Helpers of the cart handlers (declared in cart.h); no routes here. */
 #include "cart.h"
+#include "rds.h"
 
 int cart_count_parse(const char *s, long long *out) {
     long long v = 0;
@@ -41,4 +42,12 @@ long long cart_hvals_sum(const redisReply *vals) {
             sum += v;
     }
     return sum;
+}
+
+int cart_total(struct df_req *r, long long uid, long long *total) {
+    redisReply *vals = rds_cmd(r, "HVALS cart_%lld", uid);
+    if (!vals)
+        return -1;
+    *total = cart_hvals_sum(vals);
+    return 0;
 }

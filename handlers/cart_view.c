@@ -148,13 +148,10 @@ out:
 }
 
 void cart_count(struct df_req *r) {
-    long long uid;
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+    long long uid, total;
+    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0 || cart_total(r, uid, &total) < 0)
         goto out;
-    redisReply *vals = rds_cmd(r, "HVALS cart_%lld", uid);
-    if (!vals)
-        goto out;
-    cJSON_AddNumberToObject(resp_res(r, 1), "total_count", (double)cart_hvals_sum(vals));
+    cJSON_AddNumberToObject(resp_res(r, 1), "total_count", (double)total);
 out:
     return;
 }

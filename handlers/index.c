@@ -94,20 +94,16 @@ static int add_promotions(struct df_req *r, cJSON *o) {
 }
 
 static void index_page(struct df_req *r) {
-    long long uid, cart_total = 0;
+    long long uid, cart_count = 0;
     int ok = 0;
     cJSON *o = cJSON_CreateObject();
     if (add_types(r, o) < 0 || add_banners(r, o) < 0 || add_promotions(r, o) < 0)
         goto out;
     if (session_user(r, &uid) < 0)
         goto out;
-    if (uid > 0) {
-        redisReply *vals = rds_cmd(r, "HVALS cart_%lld", uid);
-        if (!vals)
-            goto out;
-        cart_total = cart_hvals_sum(vals);
-    }
-    cJSON_AddNumberToObject(o, "cart_count", (double)cart_total);
+    if (uid > 0 && cart_total(r, uid, &cart_count) < 0)
+        goto out;
+    cJSON_AddNumberToObject(o, "cart_count", (double)cart_count);
     ok = 1;
 out:
     if (ok)

@@ -5,14 +5,15 @@
  *   {"res": 1,
  *    "user": {"id": 12, "username": "alice", "email": "alice@example.com"},
  *    "address": <default address, see address.c> | null,
- *    "history": [{"id": 3, "name": "草莓", "price": "16.80", "unite": "500g",
- *                 "image": "images/goods/goods003.svg"}, ...]}
+ *    "history": [<SKU as the catalog shows it: id, name, desc, price, unite,
+ *                 image, stock, sales>, ...]}
  *
  * history is the Redis list history_<user_id> (newest first), at most 5,
  * skipping SKUs that no longer exist; prices are the exact stored decimals. */
 #include <stdio.h>
 
 #include "address.h"
+#include "catalog.h"
 #include "handlers.h"
 
 #define HISTORY_MAX 5
@@ -48,7 +49,7 @@ static int add_default_address(struct df_req *r, cJSON *o, long long uid) {
 static int add_history(struct df_req *r, cJSON *o, long long uid) {
     char ids[HISTORY_MAX * 24 + 4] = "[";
     size_t len = 1;
-    int n = 0, rc;
+    int n = 0;
     struct db_rows rows;
     cJSON *list = cJSON_AddArrayToObject(o, "history");
 
@@ -67,21 +68,12 @@ static int add_history(struct df_req *r, cJSON *o, long long uid) {
         return 0;
     snprintf(ids + len, sizeof(ids) - len, "]");
     if (db_query(r, &rows,
-                 "SELECT s.id, s.name, s.price, s.unite, s.image "
+                 "SELECT " SKU_COLS " "
                  "FROM JSON_TABLE(?, '$[*]' COLUMNS (pos FOR ORDINALITY, id BIGINT PATH '$')) AS j "
                  "JOIN df_goods_sku AS s ON s.id = j.id WHERE s.is_delete = 0 ORDER BY j.pos",
                  "s", ids) < 0)
         return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddNumberToObject(s, "id", (double)db_ll(&rows, 0));
-        cJSON_AddStringToObject(s, "name", db_str(&rows, 1));
-        cJSON_AddStringToObject(s, "price", db_str(&rows, 2));
-        cJSON_AddStringToObject(s, "unite", db_str(&rows, 3));
-        cJSON_AddStringToObject(s, "image", db_str(&rows, 4));
-        cJSON_AddItemToArray(list, s);
-    }
-    return rc;
+    return sku_rows_add(&rows, list);
 }
 
 static void user_info(struct df_req *r) {

@@ -10,7 +10,7 @@ PACKAGES=(
     libcmocka-dev
     redis-server mariadb-server mariadb-client nginx
     python3 python3-pytest python3-requests
-    wrk valgrind
+    wrk valgrind procps
 )
 
 missing=()

@@ -318,7 +318,7 @@ def test_info_history_in_list_order_skipping_missing():
     # the list's first five entries, those that still exist, in list order
     assert [h["id"] for h in hist] == [b, a]
     assert hist[0]["price"] == "12345678.99" and hist[1]["price"] == "0.10"
-    assert set(hist[0]) == {"id", "name", "price", "unite", "image"}
+    assert set(hist[0]) == {"id", "name", "desc", "price", "unite", "image", "stock", "sales"}
     assert hist[0]["unite"] == "斤" and hist[0]["image"] == "images/goods/goods001.svg"
     redis("DEL", key)
     redis("RPUSH", key, d, a, b)
