@@ -21,6 +21,12 @@ def start_instance(tmp_path, *extra):
     (tmp_path / "log").mkdir(exist_ok=True)
     port = free_port()
     env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port))
+    if os.environ.get("SANITIZE") == "1":
+        # the plugin was built with ASan/UBSan: their runtimes load first (as scripts/stack.sh does)
+        libs = [subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip()
+                for lib in ("libasan.so", "libubsan.so")]
+        env.update(LD_PRELOAD=" ".join(libs), ASAN_OPTIONS="detect_leaks=0:suppressions="
+                   + os.path.join(ROOT, "test", "asan.supp"))
     launch = subprocess.run(["uwsgi", "--ini", os.path.join(ROOT, "uwsgi.ini"), *extra], env=env,
                             capture_output=True, text=True, timeout=30)
     log = tmp_path / "log" / f"uwsgi-{port}.log"
