@@ -72,13 +72,21 @@ out:
     cJSON_Delete(list);
 }
 
-/* Takes the user's row lock inside the open transaction. 1 locked, 0 the
- * user is gone (deleted while logged in), -1 failure. */
-static int lock_user(struct df_req *r, long long uid) {
+/* Opens a transaction holding the user's row lock, which serialises one
+ * user's address changes (exactly one default). 1 locked; 0 the user is
+ * gone (deleted while logged in: answered res 0); -1 failure (recorded).
+ * *in_txn tells the caller whether to roll back. */
+static int begin_as_user(struct df_req *r, long long uid, int *in_txn) {
     struct db_rows rows;
+    if (db_begin(r) < 0)
+        return -1;
+    *in_txn = 1;
     if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? AND is_delete = 0 FOR UPDATE", "i", uid) < 0)
         return -1;
-    return db_next(&rows);
+    int rc = db_next(&rows);
+    if (rc == 0)
+        resp_res_err(r, 0, LOGIN_FIRST);
+    return rc;
 }
 
 static void address_add(struct df_req *r) {
@@ -86,7 +94,7 @@ static void address_add(struct df_req *r) {
     const char *zip = req_param(r, "zip_code"), *phone = req_param(r, "phone");
     long long uid;
     struct db_rows rows;
-    int in_txn = 0, rc;
+    int in_txn = 0;
 
     if (session_require(r, &uid, LOGIN_FIRST) <= 0)
         return;
@@ -109,14 +117,8 @@ static void address_add(struct df_req *r) {
         return;
     }
 
-    if (db_begin(r) < 0)
+    if (begin_as_user(r, uid, &in_txn) <= 0)
         goto out;
-    in_txn = 1;
-    if ((rc = lock_user(r, uid)) <= 0) {
-        if (rc == 0)
-            resp_res_err(r, 0, LOGIN_FIRST);
-        goto out;
-    }
     if (db_query(r, &rows,
                  "SELECT COUNT(*) FROM df_address WHERE user_id = ? AND is_delete = 0 AND is_default = 1", "i",
                  uid) < 0 ||
@@ -151,7 +153,7 @@ out:
 
 static void address_set_default(struct df_req *r) {
     long long uid, addr_id = parse_id(req_param(r, "addr_id"));
-    int in_txn = 0, rc;
+    int in_txn = 0;
 
     if (session_require(r, &uid, LOGIN_FIRST) <= 0)
         return;
@@ -159,14 +161,8 @@ static void address_set_default(struct df_req *r) {
         resp_res_err(r, 1, "无效的地址id");
         return;
     }
-    if (db_begin(r) < 0)
+    if (begin_as_user(r, uid, &in_txn) <= 0)
         goto out;
-    in_txn = 1;
-    if ((rc = lock_user(r, uid)) <= 0) {
-        if (rc == 0)
-            resp_res_err(r, 0, LOGIN_FIRST);
-        goto out;
-    }
     if (db_exec(r, "UPDATE df_address SET is_default = 0, update_time = NOW(6) WHERE user_id = ? AND is_default = 1",
                 "i", uid) < 0)
         goto out;

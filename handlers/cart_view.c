@@ -141,10 +141,7 @@ void cart_show(struct df_req *r) {
     cJSON_AddStringToObject(o, "total_price", money);
     ok = 1;
 out:
-    if (ok)
-        resp_json(r, 200, o);
-    else
-        cJSON_Delete(o);
+    resp_json_if(r, ok, o);
 }
 
 void cart_count(struct df_req *r) {

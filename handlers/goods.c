@@ -58,10 +58,7 @@ static void goods_types(struct df_req *r) {
         cJSON_AddItemToArray(types, type_json(&rows));
     ok = rc == 0;
 out:
-    if (ok)
-        resp_json(r, 200, o);
-    else
-        cJSON_Delete(o);
+    resp_json_if(r, ok, o);
 }
 
 /* The original's page links: all pages when fewer than 5, else 5 around
@@ -129,10 +126,7 @@ static void goods_list(struct df_req *r) {
         goto out;
     ok = 1;
 out:
-    if (ok)
-        resp_json(r, 200, o);
-    else
-        cJSON_Delete(o);
+    resp_json_if(r, ok, o);
 }
 
 const struct route goods_routes[] = {

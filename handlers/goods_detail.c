@@ -104,8 +104,5 @@ void goods_detail(struct df_req *r) {
     cJSON_AddNumberToObject(o, "cart_count", (double)cart_total);
     ok = 1;
 out:
-    if (ok)
-        resp_json(r, 200, o);
-    else
-        cJSON_Delete(o);
+    resp_json_if(r, ok, o);
 }

@@ -106,10 +106,7 @@ static void index_page(struct df_req *r) {
     cJSON_AddNumberToObject(o, "cart_count", (double)cart_count);
     ok = 1;
 out:
-    if (ok)
-        resp_json(r, 200, o);
-    else
-        cJSON_Delete(o);
+    resp_json_if(r, ok, o);
 }
 
 const struct route index_routes[] = {

@@ -76,6 +76,13 @@ void resp_json(struct df_req *r, int status, cJSON *body) {
     r->text = NULL;
 }
 
+void resp_json_if(struct df_req *r, int ok, cJSON *body) {
+    if (ok)
+        resp_json(r, 200, body);
+    else
+        cJSON_Delete(body);
+}
+
 void resp_error(struct df_req *r, int status, const char *msg) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);

@@ -78,6 +78,9 @@ void req_fail(struct df_req *r, int status, const char *what, const char *detail
 
 /* Responses. */
 void resp_json(struct df_req *r, int status, cJSON *body);   /* takes body */
+/* 200 with body when ok; else frees body, leaving the recorded failure
+ * (or an answer already given) to be sent. */
+void resp_json_if(struct df_req *r, int ok, cJSON *body);
 void resp_error(struct df_req *r, int status, const char *msg); /* {"error": msg} */
 /* 200 {"res": code, "errmsg": msg} */
 void resp_res_err(struct df_req *r, int code, const char *msg);
