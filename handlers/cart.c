@@ -73,11 +73,6 @@ static int sellable_stock(struct df_req *r, long long sku_id, long long *stock) 
         goto out;
     rc = db_ll(&rows, 1) == 1;
     *stock = db_ll(&rows, 0);
-    int more;
-    while ((more = db_next(&rows)) > 0) /* drain: id is unique, this ends at once */
-        ;
-    if (more < 0)
-        rc = -1;
 out:
     return rc;
 }
@@ -192,10 +187,6 @@ static void cart_delete(struct df_req *r) {
         resp_res_err(r, 2, "商品不存在");
         goto out;
     }
-    while ((rc = db_next(&rows)) > 0)
-        ;
-    if (rc < 0)
-        goto out;
     if (rds_append(r, "HDEL cart_%lld %lld", uid, sku_id) < 0 || rds_append(r, "HVALS cart_%lld", uid) < 0 ||
         write_then_sum(r, &total) < 0)
         goto out;

@@ -94,11 +94,6 @@ static struct db_conn *conn_of(struct df_req *r) {
     return r->mysql_slot->conn;
 }
 
-MYSQL *db_conn(struct df_req *r) {
-    struct db_conn *c = conn_of(r);
-    return c ? c->m : NULL;
-}
-
 static int lost_connection(unsigned int e) {
     return (e >= CR_MIN_ERROR && e <= CR_MAX_ERROR) || e == ER_SERVER_SHUTDOWN || e == ER_CONNECTION_KILLED ||
            e == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */;

@@ -11,6 +11,9 @@
  *       JOIN df_goods_sku s ON s.id = j.id
  * rather than building "IN (?, ?, ...)" of varying length.
  *
+ * A result need not be read to its end: the rows are stored client-side
+ * and released when the statement runs again or the connection goes back.
+ *
  * Parameter formats, one char per '?': 'i' long long, 's' const char *
  * (NULL binds SQL NULL). Column values are valid until the next db_next. A
  * failure records 503 (connection lost: the connection is dropped, not
@@ -38,7 +41,6 @@ struct db_rows {
     unsigned long long nrows;
 };
 
-MYSQL *db_conn(struct df_req *r);
 int db_query(struct df_req *r, struct db_rows *rows, const char *sql, const char *fmt, ...);
 int db_next(struct db_rows *rows); /* 1 row, 0 no more, -1 error */
 const char *db_str(const struct db_rows *rows, unsigned col); /* "" for NULL */

@@ -114,18 +114,6 @@ int rds_append(struct df_req *r, const char *fmt, ...) {
     return 0;
 }
 
-int rds_appendargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen) {
-    redisContext *c = rds_conn(r);
-    if (!c)
-        return -1;
-    if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK) {
-        conn_failed(r, c);
-        return -1;
-    }
-    r->redis_pending++;
-    return 0;
-}
-
 redisReply *rds_reply(struct df_req *r) {
     redisContext *c = rds_conn(r);
     void *rep = NULL;

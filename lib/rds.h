@@ -20,7 +20,6 @@ redisReply *rds_cmdargv(struct df_req *r, int argc, const char **argv, const siz
 /* Pipelining: append commands, then read each reply in order. rds_reply
  * returns error replies as they are; NULL only when the connection failed. */
 int rds_append(struct df_req *r, const char *fmt, ...);
-int rds_appendargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen);
 redisReply *rds_reply(struct df_req *r);
 
 /* A server-side script run by EVALSHA, loaded with EVAL when Redis does not

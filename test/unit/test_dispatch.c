@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -15,6 +17,14 @@ static void h_echo(struct df_req *r) {
     const char *v = req_param(r, "v");
     cJSON *o = resp_res_ok(r, 5, "ok");
     cJSON_AddStringToObject(o, "v", v ? v : "(none)");
+}
+
+static void h_list(struct df_req *r) {
+    const char *v[8];
+    size_t n = req_param_list(r, "ids", v, 8);
+    cJSON *arr = cJSON_AddArrayToObject(resp_res(r, 1), "ids");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
 }
 
 static void h_silent_outage(struct df_req *r) {
@@ -30,6 +40,7 @@ static const struct route t[] = {
     {"GET", "/echo", h_echo, 0},
     {"POST", "/exempt", h_echo, ROUTE_CSRF_EXEMPT},
     {"GET", "/down", h_silent_outage, 0},
+    {"POST", "/list", h_list, 0},
     {"GET", "/bug", h_silent_bug, 0},
     {NULL, NULL, NULL, 0},
 };
@@ -128,6 +139,26 @@ static void test_bodies(void **state) {
     req_release(&R);
 }
 
+static const char *list_of(const char *ctype, const char *body) {
+    run("POST", "/list", ctype, TOKEN, cookie_ok, body);
+    static char out[256];
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(R.json, "ids"));
+    snprintf(out, sizeof(out), "%s", s);
+    free(s);
+    req_release(&R);
+    return out;
+}
+
+static void test_list_parameters(void **state) {
+    /* repeated keys, comma lists and JSON arrays all make one list */
+    assert_string_equal(list_of(NULL, "ids=1&ids=6"), "[\"1\",\"6\"]");
+    assert_string_equal(list_of(NULL, "ids=1,6,,9"), "[\"1\",\"6\",\"9\"]");
+    assert_string_equal(list_of(NULL, "ids=1,6&ids=7"), "[\"1\",\"6\",\"7\"]");
+    assert_string_equal(list_of("application/json", "{\"ids\": [1, \"6\"]}"), "[\"1\",\"6\"]");
+    assert_string_equal(list_of(NULL, "other=1"), "[]");
+    assert_string_equal(list_of(NULL, "ids=1,2,3,4,5,6,7,8,9,10"), "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\"]");
+}
+
 static void test_recorded_failures(void **state) {
     run("GET", "/down", NULL, NULL, cookie_ok, NULL);
     assert_int_equal(R.status, 503);
@@ -148,6 +179,7 @@ int main(void) {
         cmocka_unit_test_setup(test_csrf, setup),
         cmocka_unit_test_setup(test_bodies, setup),
         cmocka_unit_test_setup(test_recorded_failures, setup),
+        cmocka_unit_test_setup(test_list_parameters, setup),
     };
     return cmocka_run_group_tests_name("dispatch", tests, NULL, NULL);
 }
