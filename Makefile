@@ -11,7 +11,11 @@ BUILD    := build
 PLUGIN   := $(BUILD)/dailyfresh_plugin.so
 PYTHON   := /usr/bin/python3
 
-UWSGI_CFLAGS := $(shell uwsgi --cflags 2>/dev/null | sed -e 's/-I\. //' -e 's/-Wno-unused-parameter//' -e 's/-O2//g' -e 's/-g //')
+# What `deps` installs may not be there yet when make reads this file, so
+# nothing here asks uwsgi at parse time: scripts/uwsgi-flags.sh writes its
+# flags and header under $(BUILD) when a recipe needs them, and fails with
+# one line when uwsgi is missing.
+DEPS     ?= scripts/deps.sh
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) -Ilib -Iplugin -Ihandlers -I/usr/include/mariadb
 LIBS     := -lhiredis -lmariadb -lcjson -lssl -lcrypto -lcurl -lpthread
@@ -37,21 +41,25 @@ UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 all: $(PLUGIN)
 
 export SANITIZE
+export DF_BUILD := $(abspath $(BUILD))
 
 # Objects depend on the flags they were built with: switching SANITIZE on
-# or off rebuilds everything.
+# or off rebuilds everything. The files are rewritten only when they change.
 $(BUILD)/.cflags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(CFLAGS_ALL) $(SAN_LDFLAGS)' | cmp -s - $@ || echo '$(CFLAGS_ALL) $(SAN_LDFLAGS)' > $@
 
-$(BUILD)/uwsgi.h:
-	@mkdir -p $(BUILD)
-	uwsgi --dot-h > $@.tmp && mv $@.tmp $@
+# uWSGI's own -D flags change the layout of its structs: the plugin objects
+# depend on the flags and header of the uwsgi installed now, so another
+# uwsgi (or none at all before) rebuilds them.
+$(BUILD)/uwsgi.h: $(BUILD)/uwsgi.cflags
+$(BUILD)/uwsgi.cflags: FORCE
+	@scripts/uwsgi-flags.sh $(BUILD)
 
 # uwsgi.h is included as a system header: it trips -Wstrict-prototypes itself.
-$(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/uwsgi.h $(BUILD)/.cflags $(wildcard plugin/*.h lib/*.h lib/*.def handlers/*.h)
+$(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/uwsgi.h $(BUILD)/uwsgi.cflags $(BUILD)/.cflags $(wildcard plugin/*.h lib/*.h lib/*.def handlers/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(UWSGI_CFLAGS) -isystem $(BUILD) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) @$(BUILD)/uwsgi.cflags -isystem $(BUILD) -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(BUILD)/.cflags $(wildcard lib/*.h lib/*.def handlers/*.h)
 	@mkdir -p $(dir $@)
@@ -65,9 +73,12 @@ $(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(HANDLER_OBJ) $(BUILD)/.cflags
 	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_OBJ) $(HANDLER_OBJ) $(SAN_LDFLAGS) $(LIBS) -lcmocka
 
 deps:
-	@scripts/deps.sh
+	@$(DEPS)
 
-run: deps all
+# deps first, then the build in a make of its own: nothing of the build may
+# be decided before the packages are there (and not in parallel with them).
+run: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh start
 
 stop:
@@ -75,10 +86,12 @@ stop:
 
 unit: $(UNIT_BIN)
 
-test: deps all unit
+test: deps
+	@$(MAKE) --no-print-directory all unit
 	@scripts/test.sh
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
 clean:

@@ -3,6 +3,10 @@
  * and lib/dispatch. Everything past this file is uWSGI-free. */
 #include <uwsgi.h>
 
+#ifndef UWSGI_VERSION
+#error "uwsgi.h without uWSGI's own flags: build with make, which compiles the plugin with `uwsgi --cflags`"
+#endif
+
 #include <curl/curl.h>
 #include <mysql.h>
 
@@ -30,11 +34,35 @@ static struct uwsgi_option df_options[] = {
 #undef X
     UWSGI_END_OF_OPTIONS};
 
+/* A plugin compiled against another uwsgi's flags reads every field of
+ * struct uwsgi_server at the wrong offset. Fields whose true value we know
+ * cost nothing to check, and a mismatch caught here stops start-up with one
+ * line instead of a crash loop. */
+static int abi_matches(const char *where, int in_worker) {
+    char why[160] = "";
+    if (in_worker && uwsgi.mypid != getpid()) /* the master sets it only after init */
+        snprintf(why, sizeof(why), "uwsgi.mypid is %d, the process is %d", (int)uwsgi.mypid, (int)getpid());
+    else if (uwsgi.threads < 1 || uwsgi.threads > 4096)
+        snprintf(why, sizeof(why), "uwsgi.threads is %d", uwsgi.threads);
+    else if (in_worker && (uwsgi.cores < 1 || uwsgi.cores > 4096 || (!uwsgi.async && uwsgi.cores != uwsgi.threads)))
+        snprintf(why, sizeof(why), "uwsgi.cores is %d for %d threads", uwsgi.cores, uwsgi.threads);
+    else if (in_worker && (uwsgi.mywid < 0 || uwsgi.mywid > uwsgi.numproc))
+        snprintf(why, sizeof(why), "uwsgi.mywid is %d of %d workers", uwsgi.mywid, uwsgi.numproc);
+    if (!why[0])
+        return 1;
+    uwsgi_log("dailyfresh: the plugin does not match the uwsgi that loaded it (%s: %s; built for uWSGI %s): "
+              "rebuild it with make clean all\n",
+              where, why, UWSGI_VERSION);
+    return 0;
+}
+
 /* In the master, before fork: validate the options (a bad value stops
  * start-up with one line) and initialise the libraries that must be set up
  * before any thread exists. No sockets here. */
 static int df_init(void) {
     char err[512];
+    if (!abi_matches("init", 0))
+        exit(1);
     if (config_load(&app.cfg, &raw, uwsgi.threads, err, sizeof(err)) < 0) {
         uwsgi_log("dailyfresh: bad option: %s\n", err);
         exit(1);
@@ -58,6 +86,11 @@ static int df_init(void) {
 static void df_post_fork(void) {
     if (pools_ready)
         return;
+    if (!abi_matches("post_fork", 1)) {
+        /* exiting alone would only make the master respawn us forever */
+        kill(getppid(), SIGINT);
+        exit(1);
+    }
     reqs = uwsgi_calloc(sizeof(struct df_req) * (size_t)uwsgi.cores);
     if (pool_init(&app.redis, &redis_pool_ops, &app.cfg, (size_t)app.cfg.redis_pool, (int)app.cfg.pool_wait_ms) < 0 ||
         pool_init(&app.mysql, &mysql_pool_ops, &app.cfg, (size_t)app.cfg.mysql_pool, (int)app.cfg.pool_wait_ms) < 0) {

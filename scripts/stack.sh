@@ -9,12 +9,15 @@
 #   DF_VAR          state directory            (default: <repo>/var)
 #   DF_HTTP_PORT    nginx port                 (default: 8000)
 #   DF_UWSGI_PORTS  uWSGI ports, space separated (default: "8080 8081")
+#   DF_BUILD        where the plugin is     (default: <repo>/build)
+#   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR=${DF_VAR:-$ROOT/var}
 HTTP_PORT=${DF_HTTP_PORT:-8000}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
+BUILD=${DF_BUILD:-$ROOT/build}
 mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd)
 RUN=$VAR/run
@@ -23,7 +26,22 @@ MYSQL_SOCK=$RUN/mysqld.sock
 REDIS_SOCK=$RUN/redis.sock
 
 log() { printf 'stack: %s\n' "$*"; }
-die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+# What this `start` started, so that a failed start stops exactly that.
+STARTED=()
+die() { # message [log file whose last lines explain it]
+    printf 'stack: %s\n' "$1" >&2
+    if [ -n "${2:-}" ] && [ -s "$2" ]; then
+        printf 'stack: last lines of %s:\n' "$2" >&2
+        tail -n "${DF_LOG_LINES:-25}" "$2" | sed 's/^/    /' >&2
+    fi
+    if [ ${#STARTED[@]} -gt 0 ]; then
+        printf 'stack: stopping what this start started: %s\n' "${STARTED[*]}" >&2
+        local i
+        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do "stop_${STARTED[i]}" >/dev/null 2>&1 || true; done
+    fi
+    exit 1
+}
 
 pid_alive() { # pidfile
     [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
@@ -66,12 +84,13 @@ dir $VAR/redis
 save 300 1
 appendonly no
 CONF
-    redis-server "$VAR/redis.conf"
+    redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"
+    STARTED+=(redis)
     for _ in $(seq 1 100); do
-        redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
+        timeout 2 redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    die "redis did not start (see $LOG/redis.log)"
+    die "redis did not answer within 10 s" "$LOG/redis.log"
 }
 
 stop_redis() {
@@ -107,16 +126,18 @@ query_cache_size = 16M
 CONF
     if [ ! -d "$VAR/mysql/mysql" ]; then
         log "initialising MariaDB data directory $VAR/mysql"
-        mariadb-install-db --defaults-file="$VAR/my.cnf" --auth-root-authentication-method=socket \
-            --skip-test-db >"$LOG/mysql-install.log" 2>&1 || die "mariadb-install-db failed (see $LOG/mysql-install.log)"
+        timeout 120 mariadb-install-db --defaults-file="$VAR/my.cnf" --auth-root-authentication-method=socket \
+            --skip-test-db >"$LOG/mysql-install.log" 2>&1 || die "mariadb-install-db failed" "$LOG/mysql-install.log"
     fi
     # setsid -f: detached, holding none of our file descriptors
     setsid -f mariadbd --defaults-file="$VAR/my.cnf" </dev/null >>"$LOG/mysqld.log" 2>&1
+    STARTED+=(mysql)
     for _ in $(seq 1 300); do
-        mysql_root -e 'SELECT 1' >/dev/null 2>&1 && return 0
+        timeout 2 mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot --connect-timeout=1 -e 'SELECT 1' \
+            >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    die "mariadb did not start (see $LOG/mysqld.log)"
+    die "mariadb did not answer within 30 s" "$LOG/mysqld.log"
 }
 
 stop_mysql() {
@@ -124,9 +145,13 @@ stop_mysql() {
 }
 
 load_schema() {
-    mysql_root < "$ROOT/schema/database.sql"
-    mysql_root dailyfresh < "$ROOT/schema/schema.sql"
-    mysql_root dailyfresh < "$ROOT/schema/demo.sql"
+    local f db
+    for f in database schema demo; do
+        db=dailyfresh
+        [ $f = database ] && db=
+        timeout 60 mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot $db <"$ROOT/schema/$f.sql" >"$LOG/schema.log" 2>&1 ||
+            die "loading schema/$f.sql failed" "$LOG/schema.log"
+    done
 }
 
 # ---------------------------------------------------------------- uWSGI
@@ -143,23 +168,38 @@ port_busy() { # port
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Where each instance's log stood before this start: only what this start
+# wrote counts as its crash.
+declare -A LOG_MARK=()
+
 start_uwsgi() {
     local port
     for port in $UWSGI_PORTS; do
         if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
         port_busy "$port" && die "port $port is taken by another program: choose others with DF_UWSGI_PORTS"
-        DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --ini "$ROOT/uwsgi.ini" \
-            || die "uwsgi on $port did not start (see $LOG/uwsgi-$port.log)"
+        LOG_MARK[$port]=$(stat -c %s "$LOG/uwsgi-$port.log" 2>/dev/null || echo 0)
+        # --plugins-dir before --ini is searched before the ini's own
+        DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" \
+            || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
+        [[ " ${STARTED[*]} " = *" uwsgi "* ]] || STARTED+=(uwsgi)
     done
     # uwsgi daemonizes before it binds: see that each master lives and listens
     for port in $UWSGI_PORTS; do
         for _ in $(seq 1 100); do
             pid_alive "$RUN/uwsgi-$port.pid" && port_busy "$port" && continue 2
+            uwsgi_crashed "$port" && die "uwsgi on $port failed at start" "$LOG/uwsgi-$port.log"
             sleep 0.1
         done
-        tail -n 5 "$LOG/uwsgi-$port.log" >&2 || true
-        die "uwsgi on $port did not come up (see $LOG/uwsgi-$port.log)"
+        die "uwsgi on $port did not come up within 10 s" "$LOG/uwsgi-$port.log"
     done
+}
+
+# A worker that dies at start is respawned by its master for ever: the
+# log says so long before any health check could give up.
+uwsgi_crashed() { # port -> 0 when this start's part of its log shows a dead worker
+    local f=$LOG/uwsgi-$1.log
+    [ -n "${LOG_MARK[$1]:-}" ] && [ -e "$f" ] || return 1
+    tail -c +"$((LOG_MARK[$1] + 1))" "$f" | grep -q -e 'DAMN ! worker' -e 'dailyfresh: the plugin does not match'
 }
 
 stop_uwsgi() {
@@ -195,9 +235,10 @@ start_nginx() {
     nginx -t -q "${args[@]}" 2>>"$LOG/nginx-error.log" \
         || die "nginx configuration test failed (see $LOG/nginx-error.log)"
     if pid_alive "$RUN/nginx.pid"; then
-        nginx "${args[@]}" -s reload
+        nginx "${args[@]}" -s reload || die "nginx did not reload" "$LOG/nginx-error.log"
     else
-        nginx "${args[@]}"
+        nginx "${args[@]}" || die "nginx did not start" "$LOG/nginx-error.log"
+        STARTED+=(nginx)
     fi
 }
 
@@ -205,19 +246,28 @@ stop_nginx() {
     stop_pid "$RUN/nginx.pid" nginx QUIT
 }
 
+# Every wait is bounded: each probe by curl's --max-time, all of them by
+# DF_START_TIMEOUT seconds (60).
 wait_healthy() {
-    local url="http://127.0.0.1:$HTTP_PORT/healthz"
-    for _ in $(seq 1 150); do
-        if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; then return 0; fi
-        sleep 0.2
+    local url="http://127.0.0.1:$HTTP_PORT/healthz" port body=""
+    local deadline=$((SECONDS + ${DF_START_TIMEOUT:-60}))
+    while [ $SECONDS -lt $deadline ]; do
+        for port in $UWSGI_PORTS; do
+            uwsgi_crashed "$port" && die "uwsgi on $port: its workers die at start" "$LOG/uwsgi-$port.log"
+            pid_alive "$RUN/uwsgi-$port.pid" || die "uwsgi on $port exited" "$LOG/uwsgi-$port.log"
+        done
+        pid_alive "$RUN/nginx.pid" || die "nginx exited" "$LOG/nginx-error.log"
+        body=$(curl -s --max-time 2 -w ' HTTP %{http_code}' "$url" 2>/dev/null) || true
+        case "$body" in *' HTTP 200') return 0 ;; esac
+        sleep 0.3
     done
-    curl -s "$url" || true
-    die "$url did not answer 200 within 30 s (logs in $LOG)"
+    printf 'stack: %s answered: %s\n' "$url" "${body:-nothing}" >&2
+    die "$url did not answer 200 within ${DF_START_TIMEOUT:-60} s" "$LOG/uwsgi-${UWSGI_PORTS%% *}.log"
 }
 
 case "${1:-}" in
     start)
-        [ -x "$ROOT/build/dailyfresh_plugin.so" ] || [ -f "$ROOT/build/dailyfresh_plugin.so" ] || die "build first: make"
+        [ -f "$BUILD/dailyfresh_plugin.so" ] || die "no plugin in $BUILD: build first (make)"
         start_redis
         start_mysql
         load_schema
