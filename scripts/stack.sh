@@ -4,12 +4,14 @@
 #
 #   scripts/stack.sh start | stop | status
 #   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
+#   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
 #   DF_HTTP_PORT    nginx port                 (default: 8000)
 #   DF_UWSGI_PORTS  uWSGI ports, space separated (default: "8080 8081")
 #   DF_BUILD        where the plugin is     (default: <repo>/build)
+#   DF_NGINX_WORKERS  nginx worker_processes  (default: nginx.conf's)
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
 set -euo pipefail
 
@@ -213,12 +215,14 @@ stop_uwsgi() {
 
 # ---------------------------------------------------------------- nginx
 render_nginx() {
-    local servers="" port
+    local servers="" port workers=()
+    [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
     for port in $UWSGI_PORTS; do
         servers+="        server 127.0.0.1:$port max_fails=3 fail_timeout=5s;\\n"
     done
     # the instance lines are replaced by one line per port in DF_UWSGI_PORTS
     sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
+        "${workers[@]}" \
         -e "s#alias static/;#alias $ROOT/static/;#" \
         -e "s# var/# $VAR/#g" \
         -e "/# instance\$/d" \
@@ -294,6 +298,8 @@ case "${1:-}" in
     start-mysql) start_mysql ;;
     stop-mysql) stop_mysql ;;
     start-uwsgi) start_uwsgi ;;
+    start-nginx) start_nginx ;; # renders the configuration again; reloads a running nginx
+    stop-nginx) stop_nginx ;;
     stop-uwsgi) stop_uwsgi ;;
-    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi" ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx" ;;
 esac
