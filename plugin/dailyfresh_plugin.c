@@ -40,7 +40,12 @@ static struct uwsgi_option df_options[] = {
  * line instead of a crash loop. */
 static int abi_matches(const char *where, int in_worker) {
     char why[160] = "";
-    if (in_worker && uwsgi.mypid != getpid()) /* the master sets it only after init */
+    /* a core function, so layout-proof: the core's "version" option
+     * prints the UWSGI_VERSION the running uwsgi was built with */
+    struct uwsgi_option *version = uwsgi_opt_get("version");
+    if (version && version->data && strcmp((const char *)version->data, UWSGI_VERSION) != 0)
+        snprintf(why, sizeof(why), "the running uWSGI is %.40s", (const char *)version->data);
+    else if (in_worker && uwsgi.mypid != getpid()) /* the master sets it only after init */
         snprintf(why, sizeof(why), "uwsgi.mypid is %d, the process is %d", (int)uwsgi.mypid, (int)getpid());
     else if (uwsgi.threads < 1 || uwsgi.threads > 4096)
         snprintf(why, sizeof(why), "uwsgi.threads is %d", uwsgi.threads);

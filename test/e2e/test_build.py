@@ -180,16 +180,26 @@ def start_broken(tmp_path, build):
     return run, time.monotonic() - t0, left
 
 
+def without_layout_flags(flags):
+    return [f for f in flags if not re.match(r"-DUWSGI_(SSL|ROUTING|PCRE)\b", f)]
+
+
+def other_version(flags):
+    return [re.sub(r'^-DUWSGI_VERSION=.*', r'-DUWSGI_VERSION=\\"2.0.99\\"', f) for f in flags]
+
+
 @pytest.mark.skipif(not UWSGI, reason="uwsgi is not installed")
-def test_plugin_built_with_other_flags_stops_start(tmp_path):
+@pytest.mark.parametrize("mangle, why", [(without_layout_flags, "init: uwsgi.threads is"),
+                                         (other_version, "the running uWSGI is 2.0.21")])
+def test_plugin_built_for_another_uwsgi_stops_start(tmp_path, mangle, why):
     main_flags = open(os.path.join(ROOT, "build", "uwsgi.cflags")).read().split()
-    wrong = [f for f in main_flags if not re.match(r"-DUWSGI_(SSL|ROUTING|PCRE)\b", f)]
     build = tmp_path / "build"
-    link_plugin(build, tmp_path, wrong)
+    link_plugin(build, tmp_path, mangle(main_flags))
     run, took, left = start_broken(tmp_path, build)
     assert run.returncode != 0
     assert took < 70
     assert "dailyfresh: the plugin does not match the uwsgi that loaded it" in run.stderr, run.stderr
+    assert why in run.stderr
     assert "rebuild it with make clean all" in run.stderr
     assert "stopping what this start started" in run.stderr
     assert left == []

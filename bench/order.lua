@@ -1,0 +1,57 @@
+-- wrk script: sustained POST /order/commit, each request by the next buyer
+-- of DF_BENCH_BUYERS (lines "sessionid csrftoken addr_id sku_id", from
+-- bench/buyers.py), so every order is a distinct buyer's one cart line.
+-- Threads take interleaved buyers; a buyer is never used twice. Answers
+-- other than res 5 are counted and printed by done().
+local buyers = {}
+for line in io.lines(os.getenv("DF_BENCH_BUYERS")) do
+  local sid, csrf, addr, sku = line:match("^(%S+) (%S+) (%S+) (%S+)$")
+  if sid then buyers[#buyers + 1] = {sid, csrf, addr, sku} end
+end
+local pay_method = os.getenv("DF_BENCH_PAY_METHOD") or "1"
+
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  threads[#threads + 1] = thread
+end
+
+-- globals: done() reads refused and exhausted from each thread
+refused, exhausted = 0, 0
+local next_buyer, stride = 0, 1
+function init(args)
+  next_buyer = id + 1
+  stride = tonumber(os.getenv("DF_BENCH_THREADS") or "2")
+end
+
+function request()
+  local b = buyers[next_buyer]
+  next_buyer = next_buyer + stride
+  if not b then
+    exhausted = exhausted + 1
+    b = buyers[1]
+  end
+  return wrk.format("POST", "/order/commit", {
+    ["Cookie"] = "sessionid=" .. b[1] .. "; csrftoken=" .. b[2],
+    ["X-CSRFToken"] = b[2],
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }, "addr_id=" .. b[3] .. "&pay_method=" .. pay_method .. "&sku_ids=" .. b[4])
+end
+
+function response(status, headers, body)
+  if status ~= 200 or not body:find('"res":5', 1, true) then refused = refused + 1 end
+end
+
+function done(summary, latency, requests)
+  local bad, short = 0, 0
+  for _, t in ipairs(threads) do
+    bad = bad + (t:get("refused") or 0)
+    short = short + (t:get("exhausted") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f non2xx=%d"
+                         .. " socket_errors=%d timeouts=%d not_res5=%d buyers_short=%d\n",
+                         summary.requests, summary.requests / (summary.duration / 1e6),
+                         latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+                         e.status, e.connect + e.read + e.write, e.timeout, bad, short))
+end
