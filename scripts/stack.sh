@@ -13,6 +13,8 @@
 #   DF_BUILD        where the plugin is     (default: <repo>/build)
 #   DF_NGINX_WORKERS  nginx worker_processes  (default: nginx.conf's)
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
+#   DF_UWSGI_ARGS   extra uwsgi options for every instance, after --ini so
+#                   they override it (e.g. "--dailyfresh-order-locking optimistic")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -181,8 +183,9 @@ start_uwsgi() {
         port_busy "$port" && die "port $port is taken by another program: choose others with DF_UWSGI_PORTS"
         LOG_MARK[$port]=$(stat -c %s "$LOG/uwsgi-$port.log" 2>/dev/null || echo 0)
         # --plugins-dir before --ini is searched before the ini's own
+        # shellcheck disable=SC2086 # DF_UWSGI_ARGS is a list of words
         DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" \
-            || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
+            ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
         [[ " ${STARTED[*]} " = *" uwsgi "* ]] || STARTED+=(uwsgi)
     done
     # uwsgi daemonizes before it binds: see that each master lives and listens

@@ -2,6 +2,7 @@
 (DF_BASE_URL, DF_VAR, DF_UWSGI_PORTS, DF_ROOT), HTTP clients that behave
 like the shop's pages (csrftoken cookie echoed in X-CSRFToken), and direct
 access to the stack's Redis and MariaDB for setting up and checking state."""
+import contextlib
 import os
 import subprocess
 import uuid
@@ -43,6 +44,39 @@ def stack(*args):
     """scripts/stack.sh with the private stack's environment."""
     return subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), *args], check=True,
                           capture_output=True, text=True, timeout=120)
+
+
+def wait_healthy(timeout=20):
+    """Polls /healthz through nginx until every instance answers (bounded)."""
+    import time
+    deadline = time.monotonic() + timeout
+    ok = 0
+    while time.monotonic() < deadline:
+        try:
+            ok = ok + 1 if requests.get(BASE + "/healthz", timeout=2).status_code == 200 else 0
+        except requests.RequestException:
+            ok = 0
+        if ok >= 2 * len(UWSGI_PORTS):  # nginx round-robins: each instance answered
+            return
+        time.sleep(0.05)
+    raise AssertionError("the stack did not answer /healthz within %d s" % timeout)
+
+
+@contextlib.contextmanager
+def uwsgi_options(*args):
+    """Restarts every uWSGI instance with extra options for the duration of
+    the block, then restarts them as configured."""
+    env = dict(os.environ, DF_UWSGI_ARGS=" ".join(args))
+    try:
+        stack("stop-uwsgi")
+        subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "start-uwsgi"], check=True,
+                       capture_output=True, text=True, timeout=120, env=env)
+        wait_healthy()
+        yield
+    finally:
+        stack("stop-uwsgi")
+        stack("start-uwsgi")
+        wait_healthy()
 
 
 class Client(requests.Session):
