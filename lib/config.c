@@ -7,6 +7,19 @@
 
 #include "mem.h"
 
+const char *const order_locking_names[3] = {"guarded", "pessimistic", "optimistic"};
+
+static int parse_locking(struct df_config *c, char *err, size_t errlen) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(c->order_locking, order_locking_names[i]) == 0) {
+            c->locking = i;
+            return 0;
+        }
+    snprintf(err, errlen, "dailyfresh-order-locking: '%s' is not guarded, pessimistic or optimistic",
+             c->order_locking);
+    return -1;
+}
+
 int parse_long(const char *s, long min, long max, long *out) {
     char *end;
     if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
@@ -70,10 +83,15 @@ int config_load(struct df_config *c, const struct df_config_raw *raw, int thread
 #undef X
 #undef STR
 #undef INT
-    if (parse_redis_addr(c, err, errlen) < 0)
+    if (parse_redis_addr(c, err, errlen) < 0 || parse_locking(c, err, errlen) < 0)
         goto fail;
     if (!*c->mysql_user || !*c->mysql_database) {
         snprintf(err, errlen, "dailyfresh-mysql-user and dailyfresh-mysql-database must not be empty");
+        goto fail;
+    }
+    if (c->mysql_lock_wait_s >= c->mysql_timeout_s) {
+        snprintf(err, errlen, "dailyfresh-mysql-lock-wait (%ld s) must be shorter than dailyfresh-mysql-timeout (%ld s)",
+                 c->mysql_lock_wait_s, c->mysql_timeout_s);
         goto fail;
     }
     c->threads = threads > 0 ? threads : 1;

@@ -15,9 +15,13 @@ struct df_config {
     int redis_port;
     char *redis_unix;
     int threads; /* threads per worker, from uWSGI */
+    int locking; /* enum order_locking, from order_locking */
 };
 #undef STR
 #undef INT
+
+enum order_locking { LOCK_GUARDED = 0, LOCK_PESSIMISTIC = 1, LOCK_OPTIMISTIC = 2 };
+extern const char *const order_locking_names[3]; /* indexed by the enum */
 
 /* Raw strings as uWSGI set them (NULL = not given). */
 struct df_config_raw {

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "log.h"
 
-#define STMT_CACHE 48
+#define STMT_CACHE 128
 #define MAX_PARAMS 32
 
 struct db_conn {
@@ -39,6 +39,11 @@ static void *mysql_open(void *cfgp, char *err, size_t errlen) {
     mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off); /* a silent reconnect would lose a transaction */
     mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    /* a thread waiting on a row lock must give up before the client's read
+     * timeout would call the connection lost */
+    char lock_wait[64];
+    snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %ld", cfg->mysql_lock_wait_s);
+    mysql_optionsv(m, MYSQL_INIT_COMMAND, lock_wait);
     const char *sock = cfg->mysql_socket[0] ? cfg->mysql_socket : NULL;
     if (!mysql_real_connect(m, sock ? "localhost" : cfg->mysql_host, cfg->mysql_user, cfg->mysql_password,
                             cfg->mysql_database, sock ? 0 : (unsigned int)cfg->mysql_port, sock, 0)) {

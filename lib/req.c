@@ -68,6 +68,11 @@ void req_fail(struct df_req *r, int status, const char *what, const char *detail
     r->fail_msg = status == 503 ? arena_printf(&r->arena, "%s unavailable", what) : "internal error";
 }
 
+void req_fail_clear(struct df_req *r) {
+    r->fail_status = 0;
+    r->fail_msg = NULL;
+}
+
 void resp_json(struct df_req *r, int status, cJSON *body) {
     if (r->json)
         cJSON_Delete(r->json);

@@ -36,6 +36,7 @@ struct df_req {
     size_t path_len;
     const char *content_type; /* "" when absent */
     const char *csrf_header;  /* X-CSRFToken, NULL when absent */
+    const char *idempotency_header; /* Idempotency-Key, NULL when absent */
     const char *remote_addr;
     struct params query, body, cookies;
     struct route_match match;
@@ -75,6 +76,9 @@ const char *req_cookie(const struct df_req *r, const char *name);
 
 /* Records a backend failure: status 503 (unavailable) or 500; logs msg. */
 void req_fail(struct df_req *r, int status, const char *what, const char *detail);
+/* Forgets a recorded failure the handler has dealt with (a retried
+ * deadlock, a cart clean-up after an order that stands). */
+void req_fail_clear(struct df_req *r);
 
 /* Responses. */
 void resp_json(struct df_req *r, int status, cJSON *body);   /* takes body */

@@ -184,6 +184,10 @@ static int df_request(struct wsgi_request *wsgi_req) {
     char *h = uwsgi_get_var(wsgi_req, "HTTP_X_CSRFTOKEN", 16, &hlen);
     if (h)
         r->csrf_header = arena_strndup(&r->arena, h, hlen);
+    hlen = 0;
+    h = uwsgi_get_var(wsgi_req, "HTTP_IDEMPOTENCY_KEY", 20, &hlen);
+    if (h)
+        r->idempotency_header = arena_strndup(&r->arena, h, hlen);
 
     const char *body = NULL;
     ssize_t blen = 0;

@@ -158,3 +158,16 @@ CREATE TABLE IF NOT EXISTS df_order_goods (
     CONSTRAINT df_order_goods_order_id_fk_df_order_info_order_id FOREIGN KEY (order_id) REFERENCES df_order_info (order_id),
     CONSTRAINT df_order_goods_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- New in dailyfresh (the original has no such table): a client's
+-- Idempotency-Key for POST /order/commit, unique per user. The row is
+-- inserted first in the order's own transaction, so a repeated commit
+-- waits for the first one and then finds its order_id.
+CREATE TABLE IF NOT EXISTS df_order_idempotency (
+    user_id int NOT NULL,
+    idem_key varchar(64) NOT NULL,
+    order_id varchar(128) NOT NULL,
+    create_time datetime(6) NOT NULL,
+    PRIMARY KEY (user_id, idem_key),
+    KEY df_order_idempotency_create_time (create_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,492 @@
+/* POST /order/commit   addr_id, pay_method, sku_ids [, idempotency_key]
+ *
+ *   res 0 用户未登录 | 1 参数不完整 | 2 非法的支付方式 | 3 地址非法 |
+ *   4 商品不存在 {"sku_id", "reason": bad_id|unknown|offline|not_in_cart} |
+ *   6 商品库存不足 {"sku_id"} | 7 下单失败 {"reason"} |
+ *   5 {"message":"创建成功","order_id":"..."} (+ "replayed": true when an
+ *     Idempotency-Key named an order made before)
+ *
+ * One transaction at READ COMMITTED writes df_order_info, one
+ * df_order_goods row per SKU (count from the cart, price from the SKU row)
+ * and takes the stock; the SKUs leave the cart only after COMMIT. How the
+ * stock is taken is the option dailyfresh-order-locking (docs/orders.md):
+ *   guarded      UPDATE ... SET stock = stock - n WHERE id = ? AND stock >= n
+ *   pessimistic  SELECT ... FOR UPDATE, then UPDATE
+ *   optimistic   UPDATE ... SET stock = <read - n> WHERE id = ? AND stock = <read>,
+ *                read again and retried while stock suffices (bounded)
+ * The stock rows are the only contended ones, so they are locked late
+ * (after the order row, before the goods rows, whose foreign-key check
+ * would otherwise take a shared lock on the SKU first and turn two buyers'
+ * updates into a deadlock), each SKU's in ascending id order: two orders
+ * never wait for each other in a cycle, and a hot row stays locked for
+ * two round trips besides its own update. A deadlock or lock-wait timeout caused by some
+ * other writer rolls back and runs the transaction again. */
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cart.h"
+#include "handlers.h"
+#include "log.h"
+#include "money.h"
+
+#define LOGIN_MSG "用户未登录"
+#define ORDER_SKUS_MAX 100
+#define SKU_ID_MAX 2147483647LL          /* df_goods_sku.id is an int */
+#define TRANSIT_CENTS 1000               /* 10.00, as the original */
+#define TOTAL_MAX_CENTS 9999999999LL     /* DECIMAL(10,2) */
+#define TX_TRIES 5                       /* deadlocks and lock-wait timeouts */
+#define OPTIMISTIC_TRIES 64              /* each failed try means another order took stock */
+#define IDEM_KEY_MAX 64
+
+#define ER_DUP_ENTRY 1062
+#define ER_LOCK_WAIT_TIMEOUT 1205
+#define ER_LOCK_DEADLOCK 1213
+
+struct line {
+    long long sku, count, stock;
+    int64_t price; /* cents */
+};
+
+struct order {
+    long long uid, addr_id, pay_method;
+    const char *idem_key; /* NULL: none given */
+    struct line *lines;   /* ascending sku */
+    size_t n;
+    long long total_count;
+    int64_t total_price;
+    char order_id[64];
+};
+
+/* What one try of the transaction came to. */
+enum tx { TX_DONE, TX_ANSWERED, TX_RETRY, TX_FAILED };
+
+static void answer_sku(struct df_req *r, int res, const char *msg, long long sku, const char *reason) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", res);
+    cJSON_AddStringToObject(o, "errmsg", msg);
+    cJSON_AddNumberToObject(o, "sku_id", (double)sku);
+    if (reason)
+        cJSON_AddStringToObject(o, "reason", reason);
+    resp_json(r, 200, o);
+}
+
+static void answer_reason(struct df_req *r, int res, const char *msg, const char *reason) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", res);
+    cJSON_AddStringToObject(o, "errmsg", msg);
+    cJSON_AddStringToObject(o, "reason", reason);
+    resp_json(r, 200, o);
+}
+
+static int idem_key_valid(const char *k) {
+    size_t n = strlen(k);
+    if (n == 0 || n > IDEM_KEY_MAX)
+        return 0;
+    return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:") == n;
+}
+
+static int cmp_line(const void *a, const void *b) {
+    long long x = ((const struct line *)a)->sku, y = ((const struct line *)b)->sku;
+    return (x > y) - (x < y);
+}
+
+/* The form as the contract checks it, in the original's order; 1 when an
+ * answer was given. The SKU ids end up sorted and without repeats. */
+static int read_form(struct df_req *r, struct order *o) {
+    const char *ids[ORDER_SKUS_MAX + 1];
+    const char *addr = req_param(r, "addr_id"), *pm = req_param(r, "pay_method");
+    size_t n = req_param_list(r, "sku_ids", ids, ORDER_SKUS_MAX + 1);
+    if (!addr || !*addr || !pm || !*pm || n == 0) {
+        resp_res_err(r, 1, "参数不完整");
+        return 1;
+    }
+    if (n > ORDER_SKUS_MAX) {
+        answer_reason(r, 1, "参数不完整", "too_many_skus");
+        return 1;
+    }
+    o->idem_key = r->idempotency_header ? r->idempotency_header : req_param(r, "idempotency_key");
+    if (o->idem_key && !idem_key_valid(o->idem_key)) {
+        answer_reason(r, 1, "参数不完整", "idempotency_key");
+        return 1;
+    }
+    if (pm[0] < '1' || pm[0] > '4' || pm[1]) {
+        resp_res_err(r, 2, "非法的支付方式");
+        return 1;
+    }
+    o->pay_method = pm[0] - '0';
+    o->addr_id = parse_id(addr);
+    if (o->addr_id < 0 || o->addr_id > SKU_ID_MAX) {
+        resp_res_err(r, 3, "地址非法");
+        return 1;
+    }
+    o->lines = arena_alloc(&r->arena, sizeof(struct line) * n);
+    for (size_t i = 0; i < n; i++) {
+        long long id = parse_id(ids[i]);
+        if (id < 0 || id > SKU_ID_MAX) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "res", 4);
+            cJSON_AddStringToObject(e, "errmsg", "商品不存在");
+            cJSON_AddStringToObject(e, "sku_id", ids[i]);
+            cJSON_AddStringToObject(e, "reason", "bad_id");
+            resp_json(r, 200, e);
+            return 1;
+        }
+        o->lines[i] = (struct line){.sku = id};
+    }
+    qsort(o->lines, n, sizeof(struct line), cmp_line);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || o->lines[k - 1].sku != o->lines[i].sku)
+            o->lines[k++] = o->lines[i];
+    o->n = k;
+    return 0;
+}
+
+/* 1 answered (not the user's address), 0 fine, -1 failure. */
+static int check_address(struct df_req *r, const struct order *o) {
+    struct db_rows rows;
+    int rc;
+    if (db_query(r, &rows, "SELECT id FROM df_address WHERE id = ? AND user_id = ? AND is_delete = 0", "ii",
+                 o->addr_id, o->uid) < 0)
+        return -1;
+    if ((rc = db_next(&rows)) < 0)
+        return -1;
+    if (rc == 0) {
+        resp_res_err(r, 3, "地址非法");
+        return 1;
+    }
+    return 0;
+}
+
+/* The counts from the cart, one HMGET; 1 answered, 0 fine, -1 failure. */
+static int read_cart(struct df_req *r, struct order *o) {
+    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (o->n + 2));
+    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (o->n + 2));
+    argv[0] = "HMGET";
+    argv[1] = arena_printf(&r->arena, "cart_%lld", o->uid);
+    for (size_t i = 0; i < o->n; i++)
+        argv[i + 2] = arena_printf(&r->arena, "%lld", o->lines[i].sku);
+    for (size_t i = 0; i < o->n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *rep = rds_cmdargv(r, (int)o->n + 2, argv, lens);
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != o->n) {
+        req_fail(r, 500, "redis", "HMGET: unexpected reply");
+        return -1;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        const redisReply *v = rep->element[i];
+        long long count;
+        if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &count) < 0 || count < 1 ||
+            count > CART_COUNT_MAX) {
+            answer_sku(r, 4, "商品不存在", o->lines[i].sku, "not_in_cart");
+            return 1;
+        }
+        o->lines[i].count = count;
+    }
+    return 0;
+}
+
+static const char *ids_json(struct df_req *r, const struct order *o) {
+    size_t cap = o->n * 22 + 3, len = 0;
+    char *s = arena_alloc(&r->arena, cap);
+    s[len++] = '[';
+    for (size_t i = 0; i < o->n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%lld", i ? "," : "", o->lines[i].sku);
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
+/* [[sku, count, "price"], ...] for the one INSERT of the order's goods. */
+static const char *goods_json(struct df_req *r, const struct order *o) {
+    size_t cap = o->n * (22 + 22 + MONEY_STR_MAX + 8) + 3, len = 0;
+    char *s = arena_alloc(&r->arena, cap), price[MONEY_STR_MAX];
+    s[len++] = '[';
+    for (size_t i = 0; i < o->n; i++) {
+        money_format(o->lines[i].price, price);
+        len += (size_t)snprintf(s + len, cap - len, "%s[%lld,%lld,\"%s\"]", i ? "," : "", o->lines[i].sku,
+                                o->lines[i].count, price);
+    }
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
+/* Prices, status and stock of every SKU in one unlocked read (the latest
+ * committed values); answers res 4 or 6 for the first SKU that cannot be
+ * sold. 1 answered, 0 fine, -1 failure. */
+static int read_skus(struct df_req *r, struct order *o) {
+    struct db_rows rows;
+    int rc;
+    size_t found = 0;
+    if (db_query(r, &rows,
+                 "SELECT s.id, s.price, s.stock, s.status FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j"
+                 " JOIN df_goods_sku s ON s.id = j.id ORDER BY s.id",
+                 "s", ids_json(r, o)) < 0)
+        return -1;
+    /* rows come in ascending id, as the lines are: a gap is a missing SKU */
+    while ((rc = db_next(&rows)) > 0) {
+        long long id = db_ll(&rows, 0);
+        if (found < o->n && o->lines[found].sku < id) {
+            answer_sku(r, 4, "商品不存在", o->lines[found].sku, "unknown");
+            return 1;
+        }
+        if (found >= o->n || o->lines[found].sku != id)
+            continue;
+        struct line *l = &o->lines[found++];
+        if (db_ll(&rows, 3) != 1) {
+            answer_sku(r, 4, "商品不存在", l->sku, "offline");
+            return 1;
+        }
+        if (money_parse(db_str(&rows, 1), &l->price) < 0) {
+            req_fail(r, 500, "order", "unreadable price");
+            return -1;
+        }
+        l->stock = db_ll(&rows, 2);
+        if (l->stock < l->count) {
+            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
+            return 1;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    if (found < o->n) {
+        answer_sku(r, 4, "商品不存在", o->lines[found].sku, "unknown");
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 answered (the total does not fit the column), 0 fine. */
+static int add_up(struct df_req *r, struct order *o) {
+    int64_t amount, total = 0;
+    long long count = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0 ||
+            total + TRANSIT_CENTS > TOTAL_MAX_CENTS) {
+            answer_reason(r, 7, "下单失败", "amount_too_large");
+            return 1;
+        }
+        count += o->lines[i].count;
+    }
+    if (count > CART_COUNT_MAX) {
+        answer_reason(r, 7, "下单失败", "count_too_large");
+        return 1;
+    }
+    o->total_count = count;
+    o->total_price = total;
+    return 0;
+}
+
+/* UTC time to the microsecond, the user id and 48 random bits: sorts by
+ * time, unique however many orders one user sends in one microsecond, and
+ * fits Alipay's out_trade_no (at most 64 of [A-Za-z0-9_]). */
+static int new_order_id(struct df_req *r, struct order *o) {
+    struct timeval tv;
+    struct tm tm;
+    unsigned char rnd[6];
+    char stamp[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        req_fail(r, 500, "order", "RAND_bytes failed");
+        return -1;
+    }
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+    snprintf(o->order_id, sizeof(o->order_id), "%s%06ld_%lld_%02x%02x%02x%02x%02x%02x", stamp, (long)tv.tv_usec,
+             o->uid, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    return 0;
+}
+
+/* The order a key already made, answered as a success; 1 answered, 0 not
+ * found (its transaction rolled back after all: try again), -1 failure. */
+static int replay(struct df_req *r, const struct order *o) {
+    struct db_rows rows;
+    int rc;
+    if (db_query(r, &rows, "SELECT order_id FROM df_order_idempotency WHERE user_id = ? AND idem_key = ?", "is",
+                 o->uid, o->idem_key) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    cJSON *ok = resp_res_ok(r, 5, "创建成功");
+    cJSON_AddStringToObject(ok, "order_id", db_str(&rows, 0));
+    cJSON_AddBoolToObject(ok, "replayed", 1);
+    return 1;
+}
+
+/* Takes the stock of one line as the locking mode says: 1 answered (and
+ * the caller rolls back), 0 taken, -1 failure. */
+static int take_stock(struct df_req *r, struct line *l, int mode) {
+    struct db_rows rows;
+    long long n;
+    int rc;
+    switch (mode) {
+    case LOCK_GUARDED:
+        if ((n = db_exec(r,
+                         "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ?"
+                         " WHERE id = ? AND stock >= ? AND status = 1",
+                         "iiii", l->count, l->count, l->sku, l->count)) < 0)
+            return -1;
+        if (n == 0) {
+            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
+            return 1;
+        }
+        return 0;
+    case LOCK_PESSIMISTIC:
+        if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ? FOR UPDATE", "i", l->sku) < 0 ||
+            (rc = db_next(&rows)) < 0)
+            return -1;
+        if (rc == 0 || db_ll(&rows, 1) != 1) {
+            answer_sku(r, 4, "商品不存在", l->sku, rc == 0 ? "unknown" : "offline");
+            return 1;
+        }
+        if (db_ll(&rows, 0) < l->count) {
+            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
+            return 1;
+        }
+        if (db_exec(r, "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ? WHERE id = ?", "iii", l->count,
+                    l->count, l->sku) < 0)
+            return -1;
+        return 0;
+    default: /* LOCK_OPTIMISTIC: the first try uses the stock read before */
+        for (int i = 0; i < OPTIMISTIC_TRIES; i++) {
+            if (i > 0) {
+                if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ?", "i", l->sku) < 0 ||
+                    (rc = db_next(&rows)) < 0)
+                    return -1;
+                if (rc == 0 || db_ll(&rows, 1) != 1) {
+                    answer_sku(r, 4, "商品不存在", l->sku, rc == 0 ? "unknown" : "offline");
+                    return 1;
+                }
+                l->stock = db_ll(&rows, 0);
+                if (l->stock < l->count) {
+                    answer_sku(r, 6, "商品库存不足", l->sku, NULL);
+                    return 1;
+                }
+            }
+            if ((n = db_exec(r,
+                             "UPDATE df_goods_sku SET stock = ?, sales = sales + ?"
+                             " WHERE id = ? AND stock = ? AND status = 1",
+                             "iiii", l->stock - l->count, l->count, l->sku, l->stock)) < 0)
+                return -1;
+            if (n == 1)
+                return 0;
+        }
+        answer_reason(r, 7, "下单失败", "contention");
+        return 1;
+    }
+}
+
+/* One try of the whole transaction. */
+static enum tx commit_once(struct df_req *r, struct order *o) {
+    int rc;
+    long long n;
+    char total[MONEY_STR_MAX];
+    if ((rc = read_skus(r, o)) != 0 || (rc = add_up(r, o)) != 0)
+        return rc > 0 ? TX_ANSWERED : TX_FAILED;
+    if (new_order_id(r, o) < 0 || db_begin(r) < 0)
+        return TX_FAILED;
+    /* first, so that a repeat of this key waits here for this order */
+    if (o->idem_key && db_exec(r,
+                               "INSERT INTO df_order_idempotency (user_id, idem_key, order_id, create_time)"
+                               " VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
+                               "iss", o->uid, o->idem_key, o->order_id) < 0)
+        goto failed;
+    money_format(o->total_price, total);
+    if (db_exec(r,
+                "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method, total_count,"
+                " total_price, transit_price, order_status, trade_no, addr_id, user_id)"
+                " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, '10.00', 1, '', ?, ?)",
+                "siisii", o->order_id, o->pay_method, o->total_count, total, o->addr_id, o->uid) < 0)
+        goto failed;
+    for (size_t i = 0; i < o->n; i++)
+        if ((rc = take_stock(r, &o->lines[i], r->app->cfg.locking)) != 0) {
+            if (rc < 0)
+                goto failed;
+            db_rollback(r);
+            return TX_ANSWERED;
+        }
+    if ((n = db_exec(r,
+                     "INSERT INTO df_order_goods (create_time, update_time, is_delete, count, price, comment,"
+                     " order_id, sku_id)"
+                     " SELECT NOW(6), NOW(6), 0, j.n, j.price, '', ?, j.id FROM JSON_TABLE(?, '$[*]' COLUMNS"
+                     " (id INT PATH '$[0]', n INT PATH '$[1]', price DECIMAL(10,2) PATH '$[2]')) AS j",
+                     "ss", o->order_id, goods_json(r, o))) < 0)
+        goto failed;
+    if ((size_t)n != o->n) {
+        req_fail(r, 500, "order", "order goods rows missing");
+        goto failed;
+    }
+    if (db_commit(r) < 0)
+        goto failed;
+    return TX_DONE;
+failed:
+    rc = db_last_errno(r);
+    if (!r->mysql_broken)
+        db_rollback(r);
+    if (rc == ER_LOCK_DEADLOCK || rc == ER_LOCK_WAIT_TIMEOUT) {
+        req_fail_clear(r);
+        return TX_RETRY;
+    }
+    if (rc == ER_DUP_ENTRY && !r->mysql_broken) {
+        req_fail_clear(r);
+        /* the key's order, or (one in 2^48) an order id taken: try again */
+        return o->idem_key && replay(r, o) > 0 ? TX_ANSWERED : TX_RETRY;
+    }
+    return TX_FAILED;
+}
+
+/* The order stands whatever happens here: a cart Redis could not clean is
+ * logged, not answered. */
+static void clear_cart(struct df_req *r, const struct order *o) {
+    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (o->n + 2));
+    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (o->n + 2));
+    argv[0] = "HDEL";
+    argv[1] = arena_printf(&r->arena, "cart_%lld", o->uid);
+    for (size_t i = 0; i < o->n; i++)
+        argv[i + 2] = arena_printf(&r->arena, "%lld", o->lines[i].sku);
+    for (size_t i = 0; i < o->n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    if (rds_cmdargv(r, (int)o->n + 2, argv, lens))
+        return;
+    req_fail_clear(r);
+    size_t cap = o->n * 22 + 1, len = 0;
+    char *left = arena_alloc(&r->arena, cap);
+    left[0] = '\0';
+    for (size_t i = 0; i < o->n; i++)
+        len += (size_t)snprintf(left + len, cap - len, "%s%s", i ? "," : "", argv[i + 2]);
+    df_log("order %s committed, but cart_%lld still holds SKUs %s", o->order_id, o->uid, left);
+}
+
+static void order_commit(struct df_req *r) {
+    struct order o = {0};
+    enum tx t = TX_RETRY;
+    if (session_require(r, &o.uid, LOGIN_MSG) <= 0 || read_form(r, &o) != 0 || check_address(r, &o) != 0 ||
+        read_cart(r, &o) != 0)
+        goto out;
+    for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
+        t = commit_once(r, &o);
+    if (t == TX_RETRY) {
+        answer_reason(r, 7, "下单失败", "busy");
+        goto out;
+    }
+    if (t != TX_DONE)
+        goto out;
+    clear_cart(r, &o);
+    cJSON_AddStringToObject(resp_res_ok(r, 5, "创建成功"), "order_id", o.order_id);
+out:
+    return;
+}
+
+const struct route order_commit_routes[] = {
+    {"POST", "/order/commit", order_commit, 0},
+    {NULL, NULL, NULL, 0},
+};
