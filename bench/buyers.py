@@ -16,12 +16,10 @@ def sql(sock, statement):
     return [line.split("\t") for line in out.stdout.splitlines()]
 
 
-def main():
-    mysql_sock, redis_sock, tag, n, skus, first_sku = sys.argv[1:7]
-    count = int(sys.argv[7]) if len(sys.argv) > 7 else 1
-    n, skus, first_sku = int(n), int(skus), int(first_sku)
+def make_buyers(mysql_sock, redis_sock, tag, n, skus, first_sku, count=1):
+    """Returns one (sessionid, csrftoken, addr_id, sku_id, user_id) per buyer."""
     if not tag.isalnum():
-        sys.exit("buyers: TAG must be letters and digits")
+        raise ValueError("buyers: TAG must be letters and digits")
     # the names carry the tag, so one database can hold several runs' buyers
     sql(mysql_sock,
         "INSERT INTO df_user (password, username, email, is_active, is_staff, is_superuser, first_name, last_name,"
@@ -35,17 +33,27 @@ def main():
     rows = sql(mysql_sock, f"SELECT u.id, a.id FROM df_user u JOIN df_address a ON a.user_id = u.id "
                            f"WHERE u.username LIKE 'b{tag}\\_%' ORDER BY u.id")
     if len(rows) != n:
-        sys.exit(f"buyers: expected {n} buyers, found {len(rows)}")
-    commands, lines = [], []
+        raise RuntimeError(f"buyers: expected {n} buyers, found {len(rows)}")
+    commands, buyers = [], []
     for i, (uid, addr) in enumerate(rows):
         sid, csrf = secrets.token_hex(16), secrets.token_hex(16)
         sku = first_sku + i % skus
         commands.append(f"SET session_{sid} {uid} EX 7200")
         commands.append(f"HSET cart_{uid} {sku} {count}")
-        lines.append(f"{sid} {csrf} {addr} {sku}")
+        buyers.append((sid, csrf, addr, str(sku), uid))
     subprocess.run(["redis-cli", "-s", redis_sock], input="\n".join(commands) + "\n", check=True,
                    capture_output=True, text=True, timeout=120)
-    print("\n".join(lines))
+    return buyers
+
+
+def main():
+    mysql_sock, redis_sock, tag, n, skus, first_sku = sys.argv[1:7]
+    count = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+    try:
+        buyers = make_buyers(mysql_sock, redis_sock, tag, int(n), int(skus), int(first_sku), count)
+    except (ValueError, RuntimeError) as e:
+        sys.exit(str(e))
+    print("\n".join(" ".join(b[:4]) for b in buyers))
 
 
 if __name__ == "__main__":

@@ -469,16 +469,23 @@ static void clear_cart(struct df_req *r, const struct order *o) {
 static void order_commit(struct df_req *r) {
     struct order o = {0};
     enum tx t = TX_RETRY;
-    if (session_require(r, &o.uid, LOGIN_MSG) <= 0 || read_form(r, &o) != 0 || check_address(r, &o) != 0 ||
-        read_cart(r, &o) != 0)
+    int rc;
+    if (session_require(r, &o.uid, LOGIN_MSG) <= 0 || read_form(r, &o) != 0)
         goto out;
-    for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
-        t = commit_once(r, &o);
-    if (t == TX_RETRY) {
-        answer_reason(r, 7, "下单失败", "busy");
+    if ((rc = check_address(r, &o)) == 0 && (rc = read_cart(r, &o)) == 0) {
+        for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
+            t = commit_once(r, &o);
+        if (t == TX_RETRY)
+            answer_reason(r, 7, "下单失败", "busy");
+        rc = t == TX_DONE ? 0 : t == TX_FAILED ? -1 : 1;
+    }
+    if (rc > 0 && o.idem_key) {
+        /* the first request with this key may have committed and emptied
+         * the cart after this one began: its order is the answer */
+        replay(r, &o);
         goto out;
     }
-    if (t != TX_DONE)
+    if (rc != 0)
         goto out;
     clear_cart(r, &o);
     cJSON_AddStringToObject(resp_res_ok(r, 5, "创建成功"), "order_id", o.order_id);
