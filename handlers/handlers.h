@@ -18,5 +18,6 @@ extern const struct route user_routes[];
 extern const struct route user_info_routes[];
 extern const struct route address_routes[];
 extern const struct route order_commit_routes[];
+extern const struct route order_view_routes[];
 
 #endif

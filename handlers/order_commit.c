@@ -33,11 +33,10 @@
 #include "handlers.h"
 #include "log.h"
 #include "money.h"
+#include "order.h"
 
-#define LOGIN_MSG "用户未登录"
 #define ORDER_SKUS_MAX 100
 #define SKU_ID_MAX 2147483647LL          /* df_goods_sku.id is an int */
-#define TRANSIT_CENTS 1000               /* 10.00, as the original */
 #define TOTAL_MAX_CENTS 9999999999LL     /* DECIMAL(10,2) */
 #define TX_TRIES 5                       /* deadlocks and lock-wait timeouts */
 #define OPTIMISTIC_TRIES 64              /* each failed try means another order took stock */
@@ -102,16 +101,16 @@ static int read_form(struct df_req *r, struct order *o) {
     const char *addr = req_param(r, "addr_id"), *pm = req_param(r, "pay_method");
     size_t n = req_param_list(r, "sku_ids", ids, ORDER_SKUS_MAX + 1);
     if (!addr || !*addr || !pm || !*pm || n == 0) {
-        resp_res_err(r, 1, "参数不完整");
+        resp_res_err(r, 1, ORDER_PARAMS_MSG);
         return 1;
     }
     if (n > ORDER_SKUS_MAX) {
-        answer_reason(r, 1, "参数不完整", "too_many_skus");
+        answer_reason(r, 1, ORDER_PARAMS_MSG, "too_many_skus");
         return 1;
     }
     o->idem_key = r->idempotency_header ? r->idempotency_header : req_param(r, "idempotency_key");
     if (o->idem_key && !idem_key_valid(o->idem_key)) {
-        answer_reason(r, 1, "参数不完整", "idempotency_key");
+        answer_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         return 1;
     }
     if (pm[0] < '1' || pm[0] > '4' || pm[1]) {
@@ -130,7 +129,7 @@ static int read_form(struct df_req *r, struct order *o) {
         if (id < 0 || id > SKU_ID_MAX) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "res", 4);
-            cJSON_AddStringToObject(e, "errmsg", "商品不存在");
+            cJSON_AddStringToObject(e, "errmsg", ORDER_NO_SKU_MSG);
             cJSON_AddStringToObject(e, "sku_id", ids[i]);
             cJSON_AddStringToObject(e, "reason", "bad_id");
             resp_json(r, 200, e);
@@ -185,7 +184,7 @@ static int read_cart(struct df_req *r, struct order *o) {
         long long count;
         if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &count) < 0 || count < 1 ||
             count > CART_COUNT_MAX) {
-            answer_sku(r, 4, "商品不存在", o->lines[i].sku, "not_in_cart");
+            answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[i].sku, "not_in_cart");
             return 1;
         }
         o->lines[i].count = count;
@@ -235,14 +234,14 @@ static int read_skus(struct df_req *r, struct order *o) {
     while ((rc = db_next(&rows)) > 0) {
         long long id = db_ll(&rows, 0);
         if (found < o->n && o->lines[found].sku < id) {
-            answer_sku(r, 4, "商品不存在", o->lines[found].sku, "unknown");
+            answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[found].sku, "unknown");
             return 1;
         }
         if (found >= o->n || o->lines[found].sku != id)
             continue;
         struct line *l = &o->lines[found++];
         if (db_ll(&rows, 3) != 1) {
-            answer_sku(r, 4, "商品不存在", l->sku, "offline");
+            answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, "offline");
             return 1;
         }
         if (money_parse(db_str(&rows, 1), &l->price) < 0) {
@@ -258,7 +257,7 @@ static int read_skus(struct df_req *r, struct order *o) {
     if (rc < 0)
         return -1;
     if (found < o->n) {
-        answer_sku(r, 4, "商品不存在", o->lines[found].sku, "unknown");
+        answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[found].sku, "unknown");
         return 1;
     }
     return 0;
@@ -270,7 +269,7 @@ static int add_up(struct df_req *r, struct order *o) {
     long long count = 0;
     for (size_t i = 0; i < o->n; i++) {
         if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0 ||
-            total + TRANSIT_CENTS > TOTAL_MAX_CENTS) {
+            total + ORDER_TRANSIT_CENTS > TOTAL_MAX_CENTS) {
             answer_reason(r, 7, "下单失败", "amount_too_large");
             return 1;
         }
@@ -345,7 +344,7 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
             (rc = db_next(&rows)) < 0)
             return -1;
         if (rc == 0 || db_ll(&rows, 1) != 1) {
-            answer_sku(r, 4, "商品不存在", l->sku, rc == 0 ? "unknown" : "offline");
+            answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, rc == 0 ? "unknown" : "offline");
             return 1;
         }
         if (db_ll(&rows, 0) < l->count) {
@@ -363,7 +362,7 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
                     (rc = db_next(&rows)) < 0)
                     return -1;
                 if (rc == 0 || db_ll(&rows, 1) != 1) {
-                    answer_sku(r, 4, "商品不存在", l->sku, rc == 0 ? "unknown" : "offline");
+                    answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, rc == 0 ? "unknown" : "offline");
                     return 1;
                 }
                 l->stock = db_ll(&rows, 0);
@@ -389,7 +388,7 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
 static enum tx commit_once(struct df_req *r, struct order *o) {
     int rc;
     long long n;
-    char total[MONEY_STR_MAX];
+    char total[MONEY_STR_MAX], transit[MONEY_STR_MAX];
     if ((rc = read_skus(r, o)) != 0 || (rc = add_up(r, o)) != 0)
         return rc > 0 ? TX_ANSWERED : TX_FAILED;
     if (new_order_id(r, o) < 0 || db_begin(r) < 0)
@@ -401,11 +400,12 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
                                "iss", o->uid, o->idem_key, o->order_id) < 0)
         goto failed;
     money_format(o->total_price, total);
+    money_format(ORDER_TRANSIT_CENTS, transit);
     if (db_exec(r,
                 "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method, total_count,"
                 " total_price, transit_price, order_status, trade_no, addr_id, user_id)"
-                " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, '10.00', 1, '', ?, ?)",
-                "siisii", o->order_id, o->pay_method, o->total_count, total, o->addr_id, o->uid) < 0)
+                " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, 1, '', ?, ?)",
+                "siissii", o->order_id, o->pay_method, o->total_count, total, transit, o->addr_id, o->uid) < 0)
         goto failed;
     for (size_t i = 0; i < o->n; i++)
         if ((rc = take_stock(r, &o->lines[i], r->app->cfg.locking)) != 0) {
@@ -470,7 +470,7 @@ static void order_commit(struct df_req *r) {
     struct order o = {0};
     enum tx t = TX_RETRY;
     int rc;
-    if (session_require(r, &o.uid, LOGIN_MSG) <= 0 || read_form(r, &o) != 0)
+    if (session_require(r, &o.uid, ORDER_LOGIN_MSG) <= 0 || read_form(r, &o) != 0)
         goto out;
     if ((rc = check_address(r, &o)) == 0 && (rc = read_cart(r, &o)) == 0) {
         for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)

@@ -11,5 +11,6 @@ const struct route *const df_routes[] = {
     user_info_routes,
     address_routes,
     order_commit_routes,
+    order_view_routes,
     NULL,
 };

@@ -37,10 +37,10 @@ const char *req_param(const struct df_req *r, const char *key) {
 }
 
 size_t req_param_list(struct df_req *r, const char *key, const char **out, size_t max) {
-    const char *raw[64];
-    size_t n = params_get_all(&r->body, key, raw, 64);
+    const char *raw[PARAMS_MAX]; /* every value a parsed request can hold */
+    size_t n = params_get_all(&r->body, key, raw, PARAMS_MAX);
     if (n == 0)
-        n = params_get_all(&r->query, key, raw, 64);
+        n = params_get_all(&r->query, key, raw, PARAMS_MAX);
     size_t k = 0;
     for (size_t i = 0; i < n && k < max; i++) {
         const char *s = raw[i];

@@ -159,6 +159,21 @@ static void test_list_parameters(void **state) {
     assert_string_equal(list_of(NULL, "ids=1,2,3,4,5,6,7,8,9,10"), "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\"]");
 }
 
+static void test_many_repeated_keys(void **state) {
+    /* as many repeated keys as a request may carry: none is dropped */
+    req_init(&R, &app);
+    for (int i = 0; i < PARAMS_MAX; i++) {
+        char v[8];
+        int len = snprintf(v, sizeof(v), "%d", i + 1);
+        params_add(&R.arena, &R.query, "ids", 3, v, (size_t)len);
+    }
+    const char *out[PARAMS_MAX + 1];
+    assert_int_equal(req_param_list(&R, "ids", out, PARAMS_MAX + 1), PARAMS_MAX);
+    assert_string_equal(out[0], "1");
+    assert_string_equal(out[PARAMS_MAX - 1], "256");
+    req_release(&R);
+}
+
 static void test_recorded_failures(void **state) {
     run("GET", "/down", NULL, NULL, cookie_ok, NULL);
     assert_int_equal(R.status, 503);
@@ -180,6 +195,7 @@ int main(void) {
         cmocka_unit_test_setup(test_bodies, setup),
         cmocka_unit_test_setup(test_recorded_failures, setup),
         cmocka_unit_test_setup(test_list_parameters, setup),
+        cmocka_unit_test_setup(test_many_repeated_keys, setup),
     };
     return cmocka_run_group_tests_name("dispatch", tests, NULL, NULL);
 }

@@ -1,0 +1,66 @@
+/* What the order handlers share: the texts of the order answers in the
+ * contract, the code tables and the transit price. */
+#ifndef DF_ORDER_H
+#define DF_ORDER_H
+
+#define ORDER_LOGIN_MSG "用户未登录"
+#define ORDER_PARAMS_MSG "参数不完整"
+#define ORDER_NO_SKU_MSG "商品不存在"
+#define ORDER_NOT_FOUND_MSG "订单不存在"
+
+#define ORDER_TRANSIT_CENTS 1000 /* 10.00 per order */
+
+/* df_order_info.order_status */
+enum order_status {
+    ORDER_UNPAID = 1,      /* 待支付 */
+    ORDER_UNSENT = 2,      /* 待发货 */
+    ORDER_UNRECEIVED = 3,  /* 待收货 */
+    ORDER_UNCOMMENTED = 4, /* 待评价 */
+    ORDER_FINISHED = 5,    /* 已完成 */
+    ORDER_CANCELLED = 6,   /* 已取消: left unpaid until it expired */
+};
+
+/* df_order_info.pay_method */
+enum pay_method {
+    PAY_CASH = 1,     /* 货到付款 */
+    PAY_WECHAT = 2,   /* 微信支付 */
+    PAY_ALIPAY = 3,   /* 支付宝 */
+    PAY_UNIONPAY = 4, /* 银联支付 */
+};
+
+/* The name shown for a code; "未知" for a code outside the table. */
+static inline const char *order_status_name(int status) {
+    switch (status) {
+    case ORDER_UNPAID:
+        return "待支付";
+    case ORDER_UNSENT:
+        return "待发货";
+    case ORDER_UNRECEIVED:
+        return "待收货";
+    case ORDER_UNCOMMENTED:
+        return "待评价";
+    case ORDER_FINISHED:
+        return "已完成";
+    case ORDER_CANCELLED:
+        return "已取消";
+    default:
+        return "未知";
+    }
+}
+
+static inline const char *pay_method_name(int method) {
+    switch (method) {
+    case PAY_CASH:
+        return "货到付款";
+    case PAY_WECHAT:
+        return "微信支付";
+    case PAY_ALIPAY:
+        return "支付宝";
+    case PAY_UNIONPAY:
+        return "银联支付";
+    default:
+        return "未知";
+    }
+}
+
+#endif

@@ -1,0 +1,457 @@
+/* Reading orders: the order page before commit, the user's order list and
+ * one order. JSON only; money as DECIMAL text, summed in integer cents.
+ * Docs: docs/api-orders.md.
+ *
+ * GET|POST /api/order/preview   sku_ids (repeated keys or comma lists)
+ *   res 0 {"errmsg":"用户未登录"}
+ *   res 1 {"errmsg":"参数不完整"}        no sku_ids, or more than 100
+ *   res 4 {"errmsg":"商品不存在","sku_id":7,"reason":"not_in_cart"}
+ *         reason: bad_id (sku_id is then the text as sent), unknown,
+ *         offline, not_in_cart; the first offending SKU is named
+ *   res 5 {"skus":[{"id","name","price","unite","image","stock","count","amount"}],
+ *          "total_count","total_price","transit_price":"10.00","total_pay",
+ *          "addresses":[<address>, default first, then newest]}
+ *   Repeated ids count once (first place kept). Three round trips whatever
+ *   the number of SKUs: one statement for the SKUs, one HMGET, one
+ *   statement for the addresses.
+ *
+ * GET /api/orders?page=N   newest first, ORDERS_PAGE_SIZE a page
+ *   res 0 {"errmsg":"用户未登录"} | res 1 {"errmsg":"页码错误"}
+ *   res 5 {"page","num_pages","total","orders":[<order>]}
+ *   At most three statements whatever the page holds: the count, the
+ *   page's orders with their addresses, the items of all of them.
+ *
+ * GET /api/orders/<order_id>
+ *   res 0 {"errmsg":"用户未登录"}
+ *   res 5 {"order":<order>}
+ *   404 {"res":2,"errmsg":"订单不存在"}   malformed id, no such order, or
+ *   another user's (one answer for all three). Two statements.
+ *
+ * <order>: {"order_id","create_time":"YYYY-MM-DD HH:MM:SS","status",
+ *   "status_name","pay_method","pay_method_name","total_count",
+ *   "total_price","transit_price","total_pay","trade_no",
+ *   "address":{"id","receiver","addr","phone","zip_code"},
+ *   "items":[{"sku_id","name","image","unite","price","count","amount","comment"}]} */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "cart.h"
+#include "handlers.h"
+#include "money.h"
+#include "order.h"
+
+#define PREVIEW_SKUS_MAX 100
+#define ORDERS_PAGE_SIZE 10
+#define ORDER_ID_MAX 64
+#define SKU_ID_MAX 2147483647LL /* df_goods_sku.id is an int */
+
+/* The SKUs asked for, in the order asked; ord maps a row to its id. */
+static const char preview_sql[] =
+    "SELECT j.ord, s.id, s.name, s.price, s.unite, s.image, s.stock, s.status"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, id BIGINT PATH '$')) AS j"
+    " JOIN df_goods_sku s ON s.id = j.id ORDER BY j.ord";
+
+static const char addresses_sql[] = "SELECT " ADDRESS_COLUMNS " FROM df_address WHERE user_id = ? AND is_delete = 0 "
+                                    "ORDER BY is_default DESC, create_time DESC, id DESC";
+
+/* An order's columns, in the order order_json reads them. */
+#define ORDER_SELECT                                                                                            \
+    "SELECT o.order_id, DATE_FORMAT(o.create_time, '%Y-%m-%d %H:%i:%s'), o.order_status, o.pay_method,"        \
+    " o.total_count, o.total_price, o.transit_price, o.trade_no, a.id, a.receiver, a.addr, a.phone, a.zip_code" \
+    " FROM df_order_info o LEFT JOIN df_address a ON a.id = o.addr_id"
+
+static const char orders_count_sql[] = "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND is_delete = 0";
+static const char orders_page_sql[] = ORDER_SELECT " WHERE o.user_id = ? AND o.is_delete = 0"
+                                                   " ORDER BY o.create_time DESC, o.order_id DESC LIMIT ? OFFSET ?";
+/* Exact match: the key's collation would also find another case. */
+static const char order_one_sql[] = ORDER_SELECT
+    " WHERE o.order_id = CAST(? AS BINARY) AND o.user_id = ? AND o.is_delete = 0";
+
+/* The items of several orders in one statement: their ids as one JSON
+ * array, compared as bytes (whatever the tables' collation), ord maps an
+ * item to its order. */
+static const char items_sql[] =
+    "SELECT j.ord, g.sku_id, s.name, s.image, s.unite, g.price, g.count, g.comment"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, oid VARBINARY(128) PATH '$')) AS j"
+    " JOIN df_order_goods g ON g.order_id = j.oid"
+    " LEFT JOIN df_goods_sku s ON s.id = g.sku_id ORDER BY j.ord, g.id";
+
+/* ------------------------------------------------------------------ preview */
+
+/* 200 {"res":4,"errmsg":"商品不存在","sku_id":…,"reason":…}; takes sku_id. */
+static void no_sku(struct df_req *r, cJSON *sku_id, const char *reason) {
+    cJSON *o = resp_res(r, 4);
+    cJSON_AddStringToObject(o, "errmsg", ORDER_NO_SKU_MSG);
+    cJSON_AddItemToObject(o, "sku_id", sku_id);
+    cJSON_AddStringToObject(o, "reason", reason);
+}
+
+/* The ids asked for, parsed and without repeats, into ids; *n their
+ * number. 0, or -1 when one is no SKU id (answered res 4 bad_id). */
+static int preview_ids(struct df_req *r, const char **raw, size_t nraw, long long *ids, size_t *n) {
+    *n = 0;
+    for (size_t i = 0; i < nraw; i++) {
+        long long id = parse_id(raw[i]);
+        if (id < 0 || id > SKU_ID_MAX) {
+            no_sku(r, cJSON_CreateString(raw[i]), "bad_id");
+            return -1;
+        }
+        size_t k = 0;
+        while (k < *n && ids[k] != id)
+            k++;
+        if (k == *n)
+            ids[(*n)++] = id;
+    }
+    return 0;
+}
+
+static const char *ids_json(struct df_req *r, const long long *ids, size_t n) {
+    size_t cap = n * 21 + 3, len = 0;
+    char *s = arena_alloc(&r->arena, cap);
+    s[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%lld", i ? "," : "", ids[i]);
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
+/* HMGET cart_<uid> id…: the reply's elements follow ids. NULL on failure
+ * (recorded). */
+static const redisReply *cart_counts(struct df_req *r, long long uid, const long long *ids, size_t n) {
+    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (n + 2));
+    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (n + 2));
+    argv[0] = "HMGET";
+    argv[1] = arena_printf(&r->arena, "cart_%lld", uid);
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = arena_printf(&r->arena, "%lld", ids[i]);
+    for (size_t i = 0; i < n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *rep = rds_cmdargv(r, (int)(n + 2), argv, lens);
+    if (rep && (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)) {
+        req_fail(r, 500, "redis", "HMGET: unexpected reply");
+        return NULL;
+    }
+    return rep;
+}
+
+/* A count the cart holds for a SKU, or 0 when it holds none (no field,
+ * a value that is no count, or 0). */
+static long long cart_count_of(const redisReply *v) {
+    long long count;
+    if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &count) < 0)
+        return 0;
+    return count;
+}
+
+static cJSON *preview_sku_json(const struct db_rows *rows, long long count, const char *amount) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, 1));
+    cJSON_AddStringToObject(o, "name", db_str(rows, 2));
+    cJSON_AddStringToObject(o, "price", db_str(rows, 3));
+    cJSON_AddStringToObject(o, "unite", db_str(rows, 4));
+    cJSON_AddStringToObject(o, "image", db_str(rows, 5));
+    cJSON_AddNumberToObject(o, "stock", (double)db_ll(rows, 6));
+    cJSON_AddNumberToObject(o, "count", (double)count);
+    cJSON_AddStringToObject(o, "amount", amount);
+    return o;
+}
+
+static void add_money(cJSON *o, const char *name, int64_t cents) {
+    char money[MONEY_STR_MAX];
+    money_format(cents, money);
+    cJSON_AddStringToObject(o, name, money);
+}
+
+static void order_preview(struct df_req *r) {
+    const char *raw[PREVIEW_SKUS_MAX + 1];
+    long long ids[PREVIEW_SKUS_MAX], uid, total_count = 0;
+    int64_t cents, amount, total_price = 0, total_pay;
+    char money[MONEY_STR_MAX];
+    size_t n, next = 0; /* next: the index of the SKU whose row is due */
+    struct db_rows rows;
+    int rc, ok = 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", 5);
+    cJSON *skus = cJSON_AddArrayToObject(o, "skus"); /* borrowed: o owns it */
+
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+        goto out;
+    size_t nraw = req_param_list(r, "sku_ids", raw, PREVIEW_SKUS_MAX + 1);
+    if (nraw == 0 || nraw > PREVIEW_SKUS_MAX) {
+        resp_res_err(r, 1, ORDER_PARAMS_MSG);
+        goto out;
+    }
+    if (preview_ids(r, raw, nraw, ids, &n) < 0)
+        goto out;
+    const redisReply *counts = cart_counts(r, uid, ids, n);
+    if (!counts)
+        goto out;
+    if (db_query(r, &rows, preview_sql, "s", ids_json(r, ids, n)) < 0)
+        goto out;
+    /* Rows come in the order asked; an id without a row is unknown. */
+    while ((rc = db_next(&rows)) > 0) {
+        long long ord = db_ll(&rows, 0);
+        if (ord < 1 || (size_t)ord > n || (size_t)ord <= next)
+            continue;
+        if ((size_t)ord > next + 1)
+            break; /* ids[next] has no row */
+        long long count = cart_count_of(counts->element[next]);
+        if (db_ll(&rows, 7) == 0) {
+            no_sku(r, cJSON_CreateNumber((double)ids[next]), "offline");
+            goto out;
+        }
+        if (count == 0) {
+            no_sku(r, cJSON_CreateNumber((double)ids[next]), "not_in_cart");
+            goto out;
+        }
+        if (money_parse(db_str(&rows, 3), &cents) < 0 || money_mul(cents, count, &amount) < 0 ||
+            money_add(total_price, amount, &total_price) < 0) {
+            req_fail(r, 500, "order preview", "price out of range");
+            goto out;
+        }
+        total_count += count;
+        money_format(amount, money);
+        cJSON_AddItemToArray(skus, preview_sku_json(&rows, count, money));
+        next++;
+    }
+    if (rc < 0)
+        goto out;
+    if (next < n) {
+        no_sku(r, cJSON_CreateNumber((double)ids[next]), "unknown");
+        goto out;
+    }
+    if (money_add(total_price, ORDER_TRANSIT_CENTS, &total_pay) < 0) {
+        req_fail(r, 500, "order preview", "price out of range");
+        goto out;
+    }
+    cJSON_AddNumberToObject(o, "total_count", (double)total_count);
+    add_money(o, "total_price", total_price);
+    add_money(o, "transit_price", ORDER_TRANSIT_CENTS);
+    add_money(o, "total_pay", total_pay);
+
+    cJSON *addresses = cJSON_AddArrayToObject(o, "addresses");
+    if (db_query(r, &rows, addresses_sql, "i", uid) < 0)
+        goto out;
+    while ((rc = db_next(&rows)) > 0)
+        cJSON_AddItemToArray(addresses, address_json(&rows));
+    ok = rc == 0;
+out:
+    resp_json_if(r, ok, o);
+}
+
+/* ------------------------------------------------------------------ orders */
+
+/* The orders of a page (or the one order) and where their items go. */
+struct order_set {
+    size_t n;
+    const char *ids[ORDERS_PAGE_SIZE];
+    cJSON *items[ORDERS_PAGE_SIZE]; /* borrowed: each order owns its array */
+};
+
+static void add_text_or_null(cJSON *o, const char *name, const struct db_rows *rows, unsigned col) {
+    if (db_isnull(rows, col))
+        cJSON_AddNullToObject(o, name);
+    else
+        cJSON_AddStringToObject(o, name, db_str(rows, col));
+}
+
+/* The order of the current row (ORDER_SELECT's columns); NULL when its
+ * money columns cannot be read (recorded as 500). */
+static cJSON *order_json(struct df_req *r, const struct db_rows *rows, cJSON **items) {
+    int64_t price, transit, pay;
+    if (money_parse(db_str(rows, 5), &price) < 0 || money_parse(db_str(rows, 6), &transit) < 0 ||
+        money_add(price, transit, &pay) < 0) {
+        req_fail(r, 500, "orders", "order amount out of range");
+        return NULL;
+    }
+    int status = (int)db_ll(rows, 2), method = (int)db_ll(rows, 3);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "order_id", db_str(rows, 0));
+    cJSON_AddStringToObject(o, "create_time", db_str(rows, 1));
+    cJSON_AddNumberToObject(o, "status", status);
+    cJSON_AddStringToObject(o, "status_name", order_status_name(status));
+    cJSON_AddNumberToObject(o, "pay_method", method);
+    cJSON_AddStringToObject(o, "pay_method_name", pay_method_name(method));
+    cJSON_AddNumberToObject(o, "total_count", (double)db_ll(rows, 4));
+    cJSON_AddStringToObject(o, "total_price", db_str(rows, 5));
+    cJSON_AddStringToObject(o, "transit_price", db_str(rows, 6));
+    add_money(o, "total_pay", pay);
+    cJSON_AddStringToObject(o, "trade_no", db_str(rows, 7));
+    if (db_isnull(rows, 8)) {
+        cJSON_AddNullToObject(o, "address");
+    } else {
+        cJSON *a = cJSON_AddObjectToObject(o, "address");
+        cJSON_AddNumberToObject(a, "id", (double)db_ll(rows, 8));
+        cJSON_AddStringToObject(a, "receiver", db_str(rows, 9));
+        cJSON_AddStringToObject(a, "addr", db_str(rows, 10));
+        cJSON_AddStringToObject(a, "phone", db_str(rows, 11));
+        add_text_or_null(a, "zip_code", rows, 12);
+    }
+    *items = cJSON_AddArrayToObject(o, "items");
+    return o;
+}
+
+/* Reads the orders of a query over ORDER_SELECT into arr. 0, or -1 on
+ * failure (recorded). */
+static int orders_read(struct df_req *r, struct db_rows *rows, cJSON *arr, struct order_set *set) {
+    int rc;
+    set->n = 0;
+    while ((rc = db_next(rows)) > 0) {
+        if (set->n == ORDERS_PAGE_SIZE)
+            continue;
+        cJSON *o = order_json(r, rows, &set->items[set->n]);
+        if (!o)
+            return -1;
+        set->ids[set->n++] = arena_strdup(&r->arena, db_str(rows, 0));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return rc;
+}
+
+/* The set's order ids as a JSON array (escaped as JSON needs), in the
+ * request's arena. */
+static const char *order_ids_json(struct df_req *r, const struct order_set *set) {
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < set->n; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(set->ids[i]));
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!s) {
+        req_fail(r, 500, "orders", "out of memory");
+        return NULL;
+    }
+    const char *copy = arena_strdup(&r->arena, s);
+    free(s);
+    return copy;
+}
+
+/* Every item of the set's orders, one statement, into their orders. */
+static int items_read(struct df_req *r, const struct order_set *set) {
+    struct db_rows rows;
+    int64_t cents, amount;
+    char money[MONEY_STR_MAX];
+    int rc;
+    if (set->n == 0)
+        return 0;
+    const char *ids = order_ids_json(r, set);
+    if (!ids || db_query(r, &rows, items_sql, "s", ids) < 0)
+        return -1;
+    while ((rc = db_next(&rows)) > 0) {
+        long long ord = db_ll(&rows, 0), count = db_ll(&rows, 6);
+        if (ord < 1 || (size_t)ord > set->n)
+            continue;
+        if (money_parse(db_str(&rows, 5), &cents) < 0 || money_mul(cents, count, &amount) < 0) {
+            req_fail(r, 500, "orders", "item amount out of range");
+            return -1;
+        }
+        money_format(amount, money);
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddNumberToObject(it, "sku_id", (double)db_ll(&rows, 1));
+        cJSON_AddStringToObject(it, "name", db_str(&rows, 2));
+        cJSON_AddStringToObject(it, "image", db_str(&rows, 3));
+        cJSON_AddStringToObject(it, "unite", db_str(&rows, 4));
+        cJSON_AddStringToObject(it, "price", db_str(&rows, 5));
+        cJSON_AddNumberToObject(it, "count", (double)count);
+        cJSON_AddStringToObject(it, "amount", money);
+        cJSON_AddStringToObject(it, "comment", db_str(&rows, 7));
+        cJSON_AddItemToArray(set->items[ord - 1], it);
+    }
+    return rc;
+}
+
+static void orders_list(struct df_req *r) {
+    long long uid, page = 1;
+    struct db_rows rows;
+    struct order_set set = {0};
+    int ok = 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", 5);
+
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+        goto out;
+    const char *p = req_param(r, "page");
+    if (p && (page = parse_id(p)) < 0) {
+        resp_res_err(r, 1, "页码错误");
+        goto out;
+    }
+    if (db_query(r, &rows, orders_count_sql, "i", uid) < 0 || db_next(&rows) <= 0)
+        goto out;
+    long long total = db_ll(&rows, 0);
+    long long num_pages = total > 0 ? (total + ORDERS_PAGE_SIZE - 1) / ORDERS_PAGE_SIZE : 1;
+    cJSON_AddNumberToObject(o, "page", (double)page);
+    cJSON_AddNumberToObject(o, "num_pages", (double)num_pages);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    cJSON *orders = cJSON_AddArrayToObject(o, "orders");
+    if (page <= num_pages) {
+        if (db_query(r, &rows, orders_page_sql, "iii", uid, (long long)ORDERS_PAGE_SIZE,
+                     (page - 1) * ORDERS_PAGE_SIZE) < 0 ||
+            orders_read(r, &rows, orders, &set) < 0 || items_read(r, &set) < 0)
+            goto out;
+    }
+    ok = 1;
+out:
+    resp_json_if(r, ok, o);
+}
+
+/* 1..ORDER_ID_MAX of [A-Za-z0-9_]. */
+static int valid_order_id(const char *s, size_t len) {
+    if (len == 0 || len > ORDER_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static void order_not_found(struct df_req *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", 2);
+    cJSON_AddStringToObject(o, "errmsg", ORDER_NOT_FOUND_MSG);
+    resp_json(r, 404, o);
+}
+
+static void order_detail(struct df_req *r) {
+    long long uid;
+    struct db_rows rows;
+    struct order_set set = {0};
+    const struct route_arg *arg = &r->match.args[0];
+    int ok = 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "res", 5);
+    cJSON *one = cJSON_CreateArray(); /* the order, before it moves into o */
+
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+        goto out;
+    if (!valid_order_id(arg->str, arg->len)) {
+        order_not_found(r);
+        goto out;
+    }
+    const char *id = arena_strndup(&r->arena, arg->str, arg->len);
+    if (db_query(r, &rows, order_one_sql, "si", id, uid) < 0 || orders_read(r, &rows, one, &set) < 0)
+        goto out;
+    if (set.n == 0) {
+        order_not_found(r);
+        goto out;
+    }
+    if (items_read(r, &set) < 0)
+        goto out;
+    cJSON_AddItemToObject(o, "order", cJSON_DetachItemFromArray(one, 0));
+    ok = 1;
+out:
+    cJSON_Delete(one);
+    resp_json_if(r, ok, o);
+}
+
+const struct route order_view_routes[] = {
+    {"GET", "/api/order/preview", order_preview, 0},
+    {"POST", "/api/order/preview", order_preview, 0},
+    {"GET", "/api/orders", orders_list, 0},
+    {"GET", "/api/orders/<str>", order_detail, 0},
+    {NULL, NULL, NULL, 0},
+};
