@@ -93,6 +93,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
+	@bench/orders.sh
 
 clean:
 	rm -rf $(BUILD)
