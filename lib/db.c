@@ -42,8 +42,10 @@ static void *mysql_open(void *cfgp, char *err, size_t errlen) {
     /* a thread waiting on a row lock must give up before the client's read
      * timeout would call the connection lost */
     char lock_wait[64];
-    snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %ld", cfg->mysql_lock_wait_s);
-    mysql_optionsv(m, MYSQL_INIT_COMMAND, lock_wait);
+    if (cfg->mysql_lock_wait_s > 0) { /* 0 (a config not from config_load): the server's */
+        snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %ld", cfg->mysql_lock_wait_s);
+        mysql_optionsv(m, MYSQL_INIT_COMMAND, lock_wait);
+    }
     const char *sock = cfg->mysql_socket[0] ? cfg->mysql_socket : NULL;
     if (!mysql_real_connect(m, sock ? "localhost" : cfg->mysql_host, cfg->mysql_user, cfg->mysql_password,
                             cfg->mysql_database, sock ? 0 : (unsigned int)cfg->mysql_port, sock, 0)) {

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
+#include "order_expire.h"
 #include "rds.h"
 #include "req.h"
 
@@ -27,6 +28,13 @@ static struct df_app app;
 static struct df_req *reqs; /* one per core, indexed by wsgi_req->async_id */
 static int pools_ready;
 
+/* Order expiry: a uWSGI timer signal, registered in the master, routed to
+ * mule 1, whose handler sweeps (handlers/order_expire.c). The handler
+ * pointer is only a tag telling our signal from anyone else's. */
+static char expire_tag;
+static int expire_registered;
+static struct df_req mule_req;
+
 static struct uwsgi_option df_options[] = {
 #define X(field, name, type, def, min, max, help)                                                                     \
     {(char *)name, required_argument, 0, (char *)help, uwsgi_opt_set_str, &raw.field, 0},
@@ -38,21 +46,28 @@ static struct uwsgi_option df_options[] = {
  * struct uwsgi_server at the wrong offset. Fields whose true value we know
  * cost nothing to check, and a mismatch caught here stops start-up with one
  * line instead of a crash loop. */
-static int abi_matches(const char *where, int in_worker) {
+static int abi_matches(const char *where, int forked) {
     char why[160] = "";
     /* a core function, so layout-proof: the core's "version" option
      * prints the UWSGI_VERSION the running uwsgi was built with */
     struct uwsgi_option *version = uwsgi_opt_get("version");
     if (version && version->data && strcmp((const char *)version->data, UWSGI_VERSION) != 0)
         snprintf(why, sizeof(why), "the running uWSGI is %.40s", (const char *)version->data);
-    else if (in_worker && uwsgi.mypid != getpid()) /* the master sets it only after init */
+    else if (forked && uwsgi.mypid != getpid()) /* the master sets it only after init */
         snprintf(why, sizeof(why), "uwsgi.mypid is %d, the process is %d", (int)uwsgi.mypid, (int)getpid());
     else if (uwsgi.threads < 1 || uwsgi.threads > 4096)
         snprintf(why, sizeof(why), "uwsgi.threads is %d", uwsgi.threads);
-    else if (in_worker && (uwsgi.cores < 1 || uwsgi.cores > 4096 || (!uwsgi.async && uwsgi.cores != uwsgi.threads)))
-        snprintf(why, sizeof(why), "uwsgi.cores is %d for %d threads", uwsgi.cores, uwsgi.threads);
-    else if (in_worker && (uwsgi.mywid < 0 || uwsgi.mywid > uwsgi.numproc))
+    else if (uwsgi.mules_cnt < 0 || uwsgi.mules_cnt > 4096)
+        snprintf(why, sizeof(why), "uwsgi.mules_cnt is %d", uwsgi.mules_cnt);
+    else if (forked && (uwsgi.mywid < 0 || uwsgi.mywid > uwsgi.numproc))
         snprintf(why, sizeof(why), "uwsgi.mywid is %d of %d workers", uwsgi.mywid, uwsgi.numproc);
+    else if (forked && (uwsgi.muleid < 0 || uwsgi.muleid > uwsgi.mules_cnt || (uwsgi.muleid > 0 && uwsgi.mywid != 0)))
+        snprintf(why, sizeof(why), "uwsgi.muleid is %d of %d mules (worker id %d)", uwsgi.muleid, uwsgi.mules_cnt,
+                 uwsgi.mywid);
+    /* a worker's cores are its request threads; a mule serves none */
+    else if (forked && uwsgi.mywid > 0 &&
+             (uwsgi.cores < 1 || uwsgi.cores > 4096 || (!uwsgi.async && uwsgi.cores != uwsgi.threads)))
+        snprintf(why, sizeof(why), "uwsgi.cores is %d for %d threads", uwsgi.cores, uwsgi.threads);
     if (!why[0])
         return 1;
     uwsgi_log("dailyfresh: the plugin does not match the uwsgi that loaded it (%s: %s; built for uWSGI %s): "
@@ -70,6 +85,10 @@ static int df_init(void) {
         exit(1);
     if (config_load(&app.cfg, &raw, uwsgi.threads, err, sizeof(err)) < 0) {
         uwsgi_log("dailyfresh: bad option: %s\n", err);
+        exit(1);
+    }
+    if (uwsgi.mules_cnt < 1) {
+        uwsgi_log("dailyfresh: no mule to expire unpaid orders: add mules = 1 to uwsgi.ini\n");
         exit(1);
     }
     if (mysql_library_init(0, NULL, NULL) != 0) {
@@ -96,13 +115,50 @@ static void df_post_fork(void) {
         kill(getppid(), SIGINT);
         exit(1);
     }
-    reqs = uwsgi_calloc(sizeof(struct df_req) * (size_t)uwsgi.cores);
-    if (pool_init(&app.redis, &redis_pool_ops, &app.cfg, (size_t)app.cfg.redis_pool, (int)app.cfg.pool_wait_ms) < 0 ||
-        pool_init(&app.mysql, &mysql_pool_ops, &app.cfg, (size_t)app.cfg.mysql_pool, (int)app.cfg.pool_wait_ms) < 0) {
+    /* a mule serves no request: one connection of each kind, for its sweeps */
+    size_t redis_n = uwsgi.muleid > 0 ? 1 : (size_t)app.cfg.redis_pool;
+    size_t mysql_n = uwsgi.muleid > 0 ? 1 : (size_t)app.cfg.mysql_pool;
+    if (uwsgi.muleid == 0)
+        reqs = uwsgi_calloc(sizeof(struct df_req) * (size_t)uwsgi.cores);
+    if (pool_init(&app.redis, &redis_pool_ops, &app.cfg, redis_n, (int)app.cfg.pool_wait_ms) < 0 ||
+        pool_init(&app.mysql, &mysql_pool_ops, &app.cfg, mysql_n, (int)app.cfg.pool_wait_ms) < 0) {
         uwsgi_log("dailyfresh: cannot create connection pools\n");
         exit(1);
     }
     pools_ready = 1;
+}
+
+/* In the master before the workers and mules are forked: the expiry timer.
+ * Signal numbers are shared with anything else the instance registers, so
+ * take the highest free one. */
+static void df_master_fixup(int step) {
+    if (step != 0 || expire_registered || uwsgi.mywid != 0 || uwsgi.muleid != 0)
+        return;
+    expire_registered = 1;
+    int sig = 255;
+    while (sig > 0 && uwsgi_signal_registered((uint8_t)sig))
+        sig--;
+    if (sig == 0 || uwsgi_register_signal((uint8_t)sig, "mule1", &expire_tag, DF_MODIFIER1) != 0 ||
+        uwsgi_add_timer((uint8_t)sig, (int)app.cfg.order_expire_interval) != 0) {
+        uwsgi_log("dailyfresh: cannot register the order expiry timer\n");
+        exit(1);
+    }
+    uwsgi_log("dailyfresh: unpaid orders expire after %ld s, swept every %ld s by mule 1 (signal %d)\n",
+              app.cfg.order_ttl, app.cfg.order_expire_interval, sig);
+}
+
+/* In the mule, for each timer tick. Never in a worker: the sweep waits on
+ * row locks and must not hold a request thread. */
+static int df_signal_handler(uint8_t sig, void *handler) {
+    (void)sig;
+    if (handler != &expire_tag)
+        return -1;
+    if (uwsgi.muleid < 1)
+        return 0;
+    if (!pools_ready)
+        df_post_fork();
+    order_expire_tick(&mule_req, &app);
+    return 0;
 }
 
 static void df_init_thread(int core_id) {
@@ -227,6 +283,8 @@ struct uwsgi_plugin dailyfresh_plugin = {
     .init = df_init,
     .post_fork = df_post_fork,
     .init_thread = df_init_thread,
+    .master_fixup = df_master_fixup,
+    .signal_handler = df_signal_handler,
     .request = df_request,
     .after_request = df_after_request,
     .atexit = df_atexit,

@@ -21,6 +21,8 @@ static void test_defaults(void **state) {
     assert_int_equal(c.mysql_port, 3306);
     assert_int_equal(c.password_iterations, 260000);
     assert_string_equal(c.mysql_database, "dailyfresh");
+    assert_int_equal(c.order_ttl, 1800);
+    assert_int_equal(c.order_expire_interval, 60);
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -65,6 +67,9 @@ static void bad_addr(struct df_config_raw *r) { r->redis = "localhost"; }
 static void bad_port(struct df_config_raw *r) { r->redis = "localhost:0"; }
 static void bad_unix(struct df_config_raw *r) { r->redis = "unix:"; }
 static void bad_user(struct df_config_raw *r) { r->mysql_user = ""; }
+static void bad_ttl(struct df_config_raw *r) { r->order_ttl = "0"; }
+static void bad_ttl_long(struct df_config_raw *r) { r->order_ttl = "604801"; }
+static void bad_interval(struct df_config_raw *r) { r->order_expire_interval = "3601"; }
 
 static void test_rejects(void **state) {
     expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
@@ -76,6 +81,9 @@ static void test_rejects(void **state) {
     expect_bad("redis", bad_port, "dailyfresh-redis");
     expect_bad("redis", bad_unix, "unix socket");
     expect_bad("mysql_user", bad_user, "must not be empty");
+    expect_bad("order_ttl", bad_ttl, "dailyfresh-order-ttl: '0' is not a whole number from 1 to 604800");
+    expect_bad("order_ttl", bad_ttl_long, "dailyfresh-order-ttl");
+    expect_bad("order_expire_interval", bad_interval, "from 1 to 3600");
 }
 
 static void test_parse_long(void **state) {

@@ -1,0 +1,38 @@
+/* Expiry of unpaid orders: an online-payment order (pay_method 2, 3, 4)
+ * still unpaid (order_status 1) longer than the TTL is cancelled
+ * (order_status 6, 已取消) and, in the same transaction, its goods go back
+ * to stock (stock += count, sales -= count), exactly once however many
+ * processes sweep at the same moment. Cash on delivery (1) never expires.
+ *
+ * Runs outside any request (the plugin calls order_expire_tick from the
+ * mule); r is a request object of its own, so the db_* helpers work as in a
+ * handler. Payment must refuse an order that has expired by the same rule
+ * even if no sweep has cancelled it yet:
+ *   order_status = 1 AND create_time > NOW(6) - INTERVAL <ttl> SECOND */
+#ifndef DF_ORDER_EXPIRE_H
+#define DF_ORDER_EXPIRE_H
+
+#include "req.h"
+
+#define ORDER_STATUS_UNPAID 1
+#define ORDER_STATUS_CANCELLED 6 /* 已取消 */
+
+/* Orders taken per transaction, and transactions per tick at most. */
+#define ORDER_EXPIRE_BATCH 100
+#define ORDER_EXPIRE_ROUNDS 20
+
+/* One transaction: cancels up to batch expired orders (older than ttl_s
+ * seconds) that no other transaction holds, restores their goods, commits.
+ * Returns how many were cancelled, or -1 when it failed (rolled back, the
+ * reason logged and in db_last_errno: 1213 deadlock, 1205 lock wait
+ * timeout, a lost connection...); the orders are simply taken again by a
+ * later sweep. r must be fresh (req_init) and is not released here. */
+int order_expire_sweep(struct df_req *r, long ttl_s, long batch);
+
+/* What the mule runs on each timer tick: sweeps until a sweep finds less
+ * than a full batch (at most ORDER_EXPIRE_ROUNDS), each on a fresh r, and
+ * logs one line with the count when it cancelled anything. Returns the
+ * number cancelled (-1 if the first sweep failed). */
+int order_expire_tick(struct df_req *r, struct df_app *app);
+
+#endif
