@@ -105,13 +105,16 @@ for mode in $MODES; do
     f=$(buyers "race$mode" "$RACE_BUYERS" 1 "$SKU")
     r=$("$PY" bench/order_race.py "$BASE" "$f" "addr_id={addr}&pay_method=1&sku_ids=$SKU")
     read -r stock sales <<<"$(sqlq "SELECT stock, sales FROM df_goods_sku WHERE id = $SKU")"
-    race_rows+=("$("$PY" -c '
+    race_rows+=("$("$PY" - "$r" "$mode" "$stock" "$sales" "$(orders_of "race$mode")" <<'PY'
 import json, sys
-r = json.loads(sys.argv[1]); mode, stock, sales, rows = sys.argv[2:6]
-print(f"| {mode} | {r[\"buyers\"]} | {r[\"res\"].get(\"5\", 0)} | {r[\"res\"].get(\"6\", 0)} | "
-      f"{sum(v for k, v in r[\"res\"].items() if k not in (\"5\", \"6\")) + r[\"http_errors\"]} | "
-      f"{stock} | {sales} | {rows} | {r[\"wall_ms\"]} | {r[\"p50_ms\"]} | {r[\"p99_ms\"]} |")
-' "$r" "$mode" "$stock" "$sales" "$(orders_of "race$mode")")")
+r = json.loads(sys.argv[1])
+mode, stock, sales, rows = sys.argv[2:6]
+res = r["res"]
+other = sum(v for k, v in res.items() if k not in ("5", "6")) + r["http_errors"]
+print(f"| {mode} | {r['buyers']} | {res.get('5', 0)} | {res.get('6', 0)} | {other} | {stock} | {sales} | {rows}"
+      f" | {r['wall_ms']} | {r['p50_ms']} | {r['p99_ms']} |")
+PY
+)")
 
     sqlq "UPDATE df_goods_sku SET stock = 1000000000 WHERE id = $SKU"
     sus_rows+=("$(sustained "$mode" "hot$mode" 1 "$SKU" "one hot SKU")")

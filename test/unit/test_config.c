@@ -23,6 +23,8 @@ static void test_defaults(void **state) {
     assert_string_equal(c.mysql_database, "dailyfresh");
     assert_int_equal(c.order_ttl, 1800);
     assert_int_equal(c.order_expire_interval, 60);
+    assert_int_equal(c.locking, LOCK_GUARDED);
+    assert_int_equal(c.mysql_lock_wait_s, 3);
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -40,6 +42,16 @@ static void test_values(void **state) {
     assert_int_equal(c.redis_pool, 5);
     assert_int_equal(c.max_body, 4096);
     config_free(&c);
+    raw.order_locking = "optimistic";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.locking, LOCK_OPTIMISTIC);
+    assert_string_equal(order_locking_names[c.locking], "optimistic");
+    config_free(&c);
+    raw.order_locking = "pessimistic";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.locking, LOCK_PESSIMISTIC);
+    config_free(&c);
+    raw.order_locking = NULL;
     raw.redis = "[::1]:6390";
     assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
     assert_string_equal(c.redis_host, "[::1]");
@@ -71,6 +83,9 @@ static void bad_ttl(struct df_config_raw *r) { r->order_ttl = "0"; }
 static void bad_ttl_long(struct df_config_raw *r) { r->order_ttl = "604801"; }
 static void bad_interval(struct df_config_raw *r) { r->order_expire_interval = "3601"; }
 
+static void bad_locking(struct df_config_raw *r) { r->order_locking = "Guarded"; }
+static void bad_lock_wait(struct df_config_raw *r) { r->mysql_lock_wait_s = "5"; } /* timeout is 5 */
+
 static void test_rejects(void **state) {
     expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
     expect_bad("mysql_port", bad_trailing, "dailyfresh-mysql-port");
@@ -84,6 +99,8 @@ static void test_rejects(void **state) {
     expect_bad("order_ttl", bad_ttl, "dailyfresh-order-ttl: '0' is not a whole number from 1 to 604800");
     expect_bad("order_ttl", bad_ttl_long, "dailyfresh-order-ttl");
     expect_bad("order_expire_interval", bad_interval, "from 1 to 3600");
+    expect_bad("order_locking", bad_locking, "dailyfresh-order-locking: 'Guarded' is not guarded, pessimistic or optimistic");
+    expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
 }
 
 static void test_parse_long(void **state) {
