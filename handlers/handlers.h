@@ -19,5 +19,8 @@ extern const struct route user_info_routes[];
 extern const struct route address_routes[];
 extern const struct route order_commit_routes[];
 extern const struct route order_view_routes[];
+extern const struct route order_pay_routes[];
+extern const struct route order_notify_routes[];
+extern const struct route order_comment_routes[];
 
 #endif

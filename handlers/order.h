@@ -3,12 +3,15 @@
 #ifndef DF_ORDER_H
 #define DF_ORDER_H
 
+#include <stddef.h>
+
 #define ORDER_LOGIN_MSG "用户未登录"
 #define ORDER_PARAMS_MSG "参数不完整"
 #define ORDER_NO_SKU_MSG "商品不存在"
 #define ORDER_NOT_FOUND_MSG "订单不存在"
 
 #define ORDER_TRANSIT_CENTS 1000 /* 10.00 per order */
+#define ORDER_ID_MAX 64          /* Alipay out_trade_no */
 
 /* df_order_info.order_status */
 enum order_status {
@@ -61,6 +64,19 @@ static inline const char *pay_method_name(int method) {
     default:
         return "未知";
     }
+}
+
+/* An order id as the shop makes them and Alipay's out_trade_no allows:
+ * 1..ORDER_ID_MAX of [A-Za-z0-9_]. */
+static inline int order_id_valid(const char *s, size_t len) {
+    if (len == 0 || len > ORDER_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
 }
 
 #endif

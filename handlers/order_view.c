@@ -45,7 +45,6 @@
 
 #define PREVIEW_SKUS_MAX 100
 #define ORDERS_PAGE_SIZE 10
-#define ORDER_ID_MAX 64
 #define SKU_ID_MAX 2147483647LL /* df_goods_sku.id is an int */
 
 /* The SKUs asked for, in the order asked; ord maps a row to its id. */
@@ -397,18 +396,6 @@ out:
     resp_json_if(r, ok, o);
 }
 
-/* 1..ORDER_ID_MAX of [A-Za-z0-9_]. */
-static int valid_order_id(const char *s, size_t len) {
-    if (len == 0 || len > ORDER_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 static void order_not_found(struct df_req *r) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "res", 2);
@@ -428,7 +415,7 @@ static void order_detail(struct df_req *r) {
 
     if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
         goto out;
-    if (!valid_order_id(arg->str, arg->len)) {
+    if (!order_id_valid(arg->str, arg->len)) {
         order_not_found(r);
         goto out;
     }

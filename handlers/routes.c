@@ -12,5 +12,8 @@ const struct route *const df_routes[] = {
     address_routes,
     order_commit_routes,
     order_view_routes,
+    order_pay_routes,
+    order_notify_routes,
+    order_comment_routes,
     NULL,
 };

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,6 +24,9 @@ struct df_app {
     struct df_config cfg;
     struct pool redis;
     struct pool mysql;
+    /* loaded once in the master; NULL when payment is off (no app id) */
+    EVP_PKEY *alipay_app_key; /* signs our requests */
+    EVP_PKEY *alipay_key;     /* Alipay's public key: verifies its answers */
 };
 
 #define RESP_MAX_COOKIES 4

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <mysql.h>
 
+#include "alipay.h"
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
@@ -76,6 +77,36 @@ static int abi_matches(const char *where, int forked) {
     return 0;
 }
 
+/* Payment is on when an app id is set: then every key must load, now,
+ * rather than fail the first buyer who pays. */
+static int load_payment_keys(char *err, size_t errlen) {
+    const struct df_config *c = &app.cfg;
+    if (!c->alipay_app_id[0]) {
+        uwsgi_log("dailyfresh: payment is off (no dailyfresh-alipay-app-id)\n");
+        return 0;
+    }
+    if (strncmp(c->alipay_gateway, "http://", 7) != 0 && strncmp(c->alipay_gateway, "https://", 8) != 0) {
+        snprintf(err, errlen, "dailyfresh-alipay-gateway: '%s' is not an http(s) URL", c->alipay_gateway);
+        return -1;
+    }
+    if (!c->alipay_app_private_key[0] || !c->alipay_public_key[0] || !c->alipay_notify_url[0]) {
+        snprintf(err, errlen, "dailyfresh-alipay-app-id is set: dailyfresh-alipay-app-private-key, "
+                              "dailyfresh-alipay-public-key and dailyfresh-alipay-notify-url are needed too");
+        return -1;
+    }
+    char why[400];
+    if (!(app.alipay_app_key = alipay_load_private_key(c->alipay_app_private_key, why, sizeof(why)))) {
+        snprintf(err, errlen, "dailyfresh-alipay-app-private-key: %s", why);
+        return -1;
+    }
+    if (!(app.alipay_key = alipay_load_public_key(c->alipay_public_key, why, sizeof(why)))) {
+        snprintf(err, errlen, "dailyfresh-alipay-public-key: %s", why);
+        return -1;
+    }
+    uwsgi_log("dailyfresh: payment through %s as app %s\n", c->alipay_gateway, c->alipay_app_id);
+    return 0;
+}
+
 /* In the master, before fork: validate the options (a bad value stops
  * start-up with one line) and initialise the libraries that must be set up
  * before any thread exists. No sockets here. */
@@ -83,7 +114,8 @@ static int df_init(void) {
     char err[512];
     if (!abi_matches("init", 0))
         exit(1);
-    if (config_load(&app.cfg, &raw, uwsgi.threads, err, sizeof(err)) < 0) {
+    if (config_load(&app.cfg, &raw, uwsgi.threads, err, sizeof(err)) < 0 ||
+        load_payment_keys(err, sizeof(err)) < 0) {
         uwsgi_log("dailyfresh: bad option: %s\n", err);
         exit(1);
     }
@@ -269,6 +301,9 @@ static void df_after_request(struct wsgi_request *wsgi_req) {
 }
 
 static void df_atexit(void) {
+    EVP_PKEY_free(app.alipay_app_key);
+    EVP_PKEY_free(app.alipay_key);
+    app.alipay_app_key = app.alipay_key = NULL;
     if (!pools_ready)
         return;
     pool_destroy(&app.redis);

@@ -1,0 +1,85 @@
+/* POST /order/notify — Alipay's asynchronous payment notification.
+ *
+ * No session and no CSRF token: Alipay's RSA2 signature over the form is
+ * the authentication. Answered with the 7 bytes "success" when the notify
+ * was applied (or had been before), else "fail" (Alipay sends it again
+ * later), with the reason in the log:
+ *   signature (sign_type RSA2, every field but sign and sign_type) ->
+ *   app_id is ours -> out_trade_no is a known Alipay order -> total_amount
+ *   is exactly its amount -> TRADE_SUCCESS / TRADE_FINISHED marks it paid,
+ *   once (payment.c); other statuses change nothing. */
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "order.h"
+#include "payment.h"
+
+static const char *field(const struct alipay_param *p, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].key, key) == 0)
+            return p[i].value;
+    return NULL;
+}
+
+/* 1 applied (or nothing to apply), 0 refused (logged), -1 failure. */
+static int apply_notify(struct df_req *r, const char **why) {
+    const struct df_app *app = r->app;
+    struct pay_order o;
+    int64_t cents;
+    int rc;
+    size_t n = 0;
+    struct alipay_param *p = arena_alloc(&r->arena, sizeof(*p) * (r->body.count ? r->body.count : 1));
+    for (const struct param *q = r->body.head; q; q = q->next)
+        p[n++] = (struct alipay_param){q->key, q->val};
+    if (!app->alipay_key) {
+        *why = "payment is off";
+        return 0;
+    }
+    if (!alipay_verify_notify(app->alipay_key, p, n)) {
+        *why = "bad signature";
+        return 0;
+    }
+    const char *app_id = field(p, n, "app_id"), *out_no = field(p, n, "out_trade_no");
+    const char *status = field(p, n, "trade_status"), *total = field(p, n, "total_amount");
+    const char *trade_no = field(p, n, "trade_no");
+    if (!app_id || strcmp(app_id, app->cfg.alipay_app_id) != 0) {
+        *why = "another app_id";
+        return 0;
+    }
+    if (!out_no || !order_id_valid(out_no, strlen(out_no)) || (rc = pay_order_find(r, out_no, 0, &o)) == 0 ||
+        (rc > 0 && o.pay_method != PAY_ALIPAY)) {
+        *why = "unknown order";
+        return 0;
+    }
+    if (rc < 0)
+        return -1;
+    if (!total || alipay_amount(total, &cents) < 0 || cents != o.amount) {
+        *why = "wrong amount";
+        return 0;
+    }
+    if (!status || (strcmp(status, "TRADE_SUCCESS") != 0 && strcmp(status, "TRADE_FINISHED") != 0))
+        return 1; /* WAIT_BUYER_PAY, TRADE_CLOSED: acknowledged, nothing to do */
+    if (!trade_no || !*trade_no || strlen(trade_no) > 128) {
+        *why = "no trade_no";
+        return 0;
+    }
+    return order_mark_paid(r, out_no, trade_no) == PAID_FAILED ? -1 : 1;
+}
+
+static void order_notify(struct df_req *r) {
+    const char *why = "";
+    int rc = apply_notify(r, &why);
+    if (rc == 0) {
+        const char *id = params_get(&r->body, "out_trade_no");
+        df_log("payment notify for %.64s refused: %s", id ? id : "-", why);
+    }
+    if (rc < 0) /* the database failed: Alipay will retry */
+        req_fail_clear(r);
+    resp_text(r, 200, rc > 0 ? "success" : "fail");
+}
+
+const struct route order_notify_routes[] = {
+    {"POST", "/order/notify", order_notify, ROUTE_CSRF_EXEMPT},
+    {NULL, NULL, NULL, 0},
+};
