@@ -79,7 +79,45 @@ static void order_notify(struct df_req *r) {
     resp_text(r, 200, rc > 0 ? "success" : "fail");
 }
 
+/* GET /order/return — where Alipay sends the buyer's browser back, with
+ * signed parameters. For display only (Alipay's rule): the order is paid
+ * by the notify or the check, never by this.
+ *   res 3 {"message":"支付成功","order_id"} the order is paid |
+ *   5 {"errmsg":"等待支付","order_id"} not yet (the page polls /order/check) |
+ *   4 {"errmsg":"支付失败","reason":"bad_signature"} */
+static void order_return(struct df_req *r) {
+    struct pay_order o;
+    size_t n = 0;
+    int rc;
+    struct alipay_param *p = arena_alloc(&r->arena, sizeof(*p) * (r->query.count ? r->query.count : 1));
+    for (const struct param *q = r->query.head; q; q = q->next)
+        p[n++] = (struct alipay_param){q->key, q->val};
+    const char *id = params_get(&r->query, "out_trade_no");
+    if (!r->app->alipay_key || !alipay_verify_notify(r->app->alipay_key, p, n) || !id ||
+        !order_id_valid(id, strlen(id))) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "res", 4);
+        cJSON_AddStringToObject(e, "errmsg", "支付失败");
+        cJSON_AddStringToObject(e, "reason", "bad_signature");
+        resp_json(r, 200, e);
+        goto out;
+    }
+    if ((rc = pay_order_find(r, id, 0, &o)) < 0)
+        goto out;
+    int paid = rc > 0 && o.status >= ORDER_UNSENT && o.status <= ORDER_FINISHED;
+    cJSON *a = paid ? resp_res_ok(r, 3, "支付成功") : cJSON_CreateObject();
+    if (!paid) {
+        cJSON_AddNumberToObject(a, "res", 5);
+        cJSON_AddStringToObject(a, "errmsg", "等待支付");
+        resp_json(r, 200, a);
+    }
+    cJSON_AddStringToObject(a, "order_id", id);
+out:
+    return;
+}
+
 const struct route order_notify_routes[] = {
     {"POST", "/order/notify", order_notify, ROUTE_CSRF_EXEMPT},
+    {"GET", "/order/return", order_return, 0},
     {NULL, NULL, NULL, 0},
 };
