@@ -92,17 +92,28 @@ def now_bj():
 
 
 # ------------------------------------------------------------------ crypto
+def _rsa_key(path, load):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        key = load(data)
+    except ValueError as e:
+        raise ValueError("%s: not a PEM RSA key (%s)" % (path, str(e.args[0] if e.args else e)[:80])) from None
+    if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        raise ValueError("%s: not an RSA key" % path)
+    return key
+
+
 def load_private(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), password=None)
+    return _rsa_key(path, lambda data: serialization.load_pem_private_key(data, password=None))
 
 
 def load_public(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if b"-----BEGIN" not in data:  # the console's bare one-line base64
-        data = b"-----BEGIN PUBLIC KEY-----\n" + data.strip() + b"\n-----END PUBLIC KEY-----\n"
-    return serialization.load_pem_public_key(data)
+    def load(data):
+        if b"-----BEGIN" not in data:  # the console's bare one-line base64
+            data = b"-----BEGIN PUBLIC KEY-----\n" + data.strip() + b"\n-----END PUBLIC KEY-----\n"
+        return serialization.load_pem_public_key(data)
+    return _rsa_key(path, load)
 
 
 def sign_rsa2(key, text):
