@@ -17,16 +17,17 @@ bench_cleanup() {
 }
 
 bench_stack_start() {
-    read -r HTTP_PORT U1 U2 <<<"$("$PY" - <<'PY'
+    read -r HTTP_PORT U1 U2 ALIPAY_PORT <<<"$("$PY" - <<'PY'
 import socket
 socks = []
-for _ in range(3):
+for _ in range(4):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 )"
     VAR=$(mktemp -d /tmp/dailyfresh-bench.XXXXXX)
-    export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2"
+    export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2" DF_ALIPAY_PORT=$ALIPAY_PORT
+    unset DF_ALIPAY_GATEWAY
     BASE="http://127.0.0.1:$HTTP_PORT"
     trap bench_cleanup EXIT
     echo "== private stack on 127.0.0.1:$HTTP_PORT (uWSGI $U1 $U2, state $VAR)"

@@ -9,7 +9,7 @@ PACKAGES=(
     libhiredis-dev libmariadb-dev libcjson-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev
     redis-server mariadb-server mariadb-client nginx
-    python3 python3-pytest python3-requests
+    python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps
 )
 

@@ -5,6 +5,7 @@
 #   scripts/stack.sh start | stop | status
 #   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
+#   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
@@ -15,6 +16,12 @@
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
 #   DF_UWSGI_ARGS   extra uwsgi options for every instance, after --ini so
 #                   they override it (e.g. "--dailyfresh-order-locking optimistic")
+#   DF_ALIPAY_PORT  port of the local Alipay gateway (default: 8090); its keys
+#                   and app id are made once under $DF_VAR/alipay
+#   DF_ALIPAY_GATEWAY  a real gateway (the sandbox) instead of the local one;
+#                   then DF_ALIPAY_APP_ID, DF_ALIPAY_APP_PRIVATE_KEY (PEM file),
+#                   DF_ALIPAY_PUBLIC_KEY (PEM file or bare base64),
+#                   DF_ALIPAY_NOTIFY_URL and DF_ALIPAY_RETURN_URL are required
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,12 +29,15 @@ VAR=${DF_VAR:-$ROOT/var}
 HTTP_PORT=${DF_HTTP_PORT:-8000}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
 BUILD=${DF_BUILD:-$ROOT/build}
+ALIPAY_PORT=${DF_ALIPAY_PORT:-8090}
+PY=${DF_PYTHON:-/usr/bin/python3}
 mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd)
 RUN=$VAR/run
 LOG=$VAR/log
 MYSQL_SOCK=$RUN/mysqld.sock
 REDIS_SOCK=$RUN/redis.sock
+ALIPAY=$VAR/alipay
 
 log() { printf 'stack: %s\n' "$*"; }
 
@@ -178,6 +188,7 @@ declare -A LOG_MARK=()
 
 start_uwsgi() {
     local port
+    alipay_args
     for port in $UWSGI_PORTS; do
         if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
         port_busy "$port" && die "port $port is taken by another program: choose others with DF_UWSGI_PORTS"
@@ -185,7 +196,7 @@ start_uwsgi() {
         # --plugins-dir before --ini is searched before the ini's own
         # shellcheck disable=SC2086 # DF_UWSGI_ARGS is a list of words
         DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" \
-            ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
+            "${ALIPAY_ARGS[@]}" ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
         [[ " ${STARTED[*]} " = *" uwsgi "* ]] || STARTED+=(uwsgi)
     done
     # uwsgi daemonizes before it binds: see that each master lives and listens
@@ -214,6 +225,102 @@ stop_uwsgi() {
         # uwsgi --stop: the master stops its workers, which run their atexit
         stop_pid "$pidfile" "$(basename "$pidfile" .pid)" uwsgi
     done
+}
+
+# ---------------------------------------------------------------- Alipay
+# Unless DF_ALIPAY_GATEWAY names a real gateway, payments go to the local
+# one (scripts/alipay_gateway.py) with keys made here once.
+alipay_local() { [ -z "${DF_ALIPAY_GATEWAY:-}" ]; }
+
+alipay_keys() {
+    mkdir -p "$ALIPAY"
+    chmod 700 "$ALIPAY"
+    local k
+    for k in app alipay; do
+        if [ ! -s "$ALIPAY/${k}_private.pem" ]; then
+            # 2048-bit RSA, PKCS#8 ("BEGIN PRIVATE KEY")
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ALIPAY/${k}_private.pem.tmp" \
+                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not make an RSA key" "$LOG/alipay-keys.log"
+            mv "$ALIPAY/${k}_private.pem.tmp" "$ALIPAY/${k}_private.pem"
+            rm -f "$ALIPAY/${k}_public.pem"
+        fi
+        if [ ! -s "$ALIPAY/${k}_public.pem" ]; then
+            openssl pkey -in "$ALIPAY/${k}_private.pem" -pubout -out "$ALIPAY/${k}_public.pem" \
+                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not write ${k}_public.pem" "$LOG/alipay-keys.log"
+        fi
+    done
+    [ -s "$ALIPAY/app_id" ] || echo 2021000000000001 >"$ALIPAY/app_id"
+}
+
+# The uwsgi options that point the instances at the gateway, in ALIPAY_ARGS.
+ALIPAY_ARGS=()
+alipay_args() {
+    if alipay_local; then
+        dirs
+        alipay_keys
+        ALIPAY_ARGS=(--dailyfresh-alipay-gateway "http://127.0.0.1:$ALIPAY_PORT/gateway.do"
+            --dailyfresh-alipay-app-id "$(cat "$ALIPAY/app_id")"
+            --dailyfresh-alipay-app-private-key "$ALIPAY/app_private.pem"
+            --dailyfresh-alipay-public-key "$ALIPAY/alipay_public.pem"
+            --dailyfresh-alipay-notify-url "http://127.0.0.1:$HTTP_PORT/order/notify"
+            --dailyfresh-alipay-return-url "http://127.0.0.1:$HTTP_PORT/order/return")
+        return 0
+    fi
+    local v missing=()
+    for v in DF_ALIPAY_APP_ID DF_ALIPAY_APP_PRIVATE_KEY DF_ALIPAY_PUBLIC_KEY DF_ALIPAY_NOTIFY_URL DF_ALIPAY_RETURN_URL; do
+        [ -n "${!v:-}" ] || missing+=("$v")
+    done
+    [ ${#missing[@]} -eq 0 ] ||
+        die "DF_ALIPAY_GATEWAY is set (a real gateway), but these are not: ${missing[*]}"
+    [ -r "$DF_ALIPAY_APP_PRIVATE_KEY" ] ||
+        die "DF_ALIPAY_APP_PRIVATE_KEY: cannot read the app private key file $DF_ALIPAY_APP_PRIVATE_KEY"
+    ALIPAY_ARGS=(--dailyfresh-alipay-gateway "$DF_ALIPAY_GATEWAY"
+        --dailyfresh-alipay-app-id "$DF_ALIPAY_APP_ID"
+        --dailyfresh-alipay-app-private-key "$DF_ALIPAY_APP_PRIVATE_KEY"
+        --dailyfresh-alipay-public-key "$DF_ALIPAY_PUBLIC_KEY"
+        --dailyfresh-alipay-notify-url "$DF_ALIPAY_NOTIFY_URL"
+        --dailyfresh-alipay-return-url "$DF_ALIPAY_RETURN_URL")
+}
+
+gateway_answers() {
+    curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ALIPAY_PORT/_control/health" 2>/dev/null |
+        grep -q '^200$'
+}
+
+start_gateway() {
+    dirs
+    alipay_local || { log "DF_ALIPAY_GATEWAY is set: no local Alipay gateway"; return 0; }
+    if pid_alive "$RUN/alipay-gateway.pid"; then return 0; fi
+    [[ "$ALIPAY_PORT" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$ALIPAY_PORT" -le 65535 ] ||
+        die "DF_ALIPAY_PORT '$ALIPAY_PORT' is not a port from 1 to 65535"
+    alipay_keys
+    port_busy "$ALIPAY_PORT" &&
+        die "port $ALIPAY_PORT is taken by another program: choose another with DF_ALIPAY_PORT"
+    local glog=$LOG/alipay-gateway.log mark
+    mark=$(stat -c %s "$glog" 2>/dev/null || echo 0)
+    # setsid -f: detached, holding none of our file descriptors; it writes
+    # its pidfile once it listens (its log and its stderr: the same file)
+    # shellcheck disable=SC2094
+    setsid -f "$PY" "$ROOT/scripts/alipay_gateway.py" --port "$ALIPAY_PORT" \
+        --app-id "$(cat "$ALIPAY/app_id")" \
+        --alipay-private-key "$ALIPAY/alipay_private.pem" --app-public-key "$ALIPAY/app_public.pem" \
+        --state "$ALIPAY/trades.json" --notify-url "http://127.0.0.1:$HTTP_PORT/order/notify" \
+        --pidfile "$RUN/alipay-gateway.pid" --log "$glog" </dev/null >>"$glog" 2>&1
+    STARTED+=(gateway)
+    echo "$ALIPAY_PORT" >"$RUN/alipay-gateway.port"
+    for _ in $(seq 1 100); do
+        pid_alive "$RUN/alipay-gateway.pid" && gateway_answers && return 0
+        # it exits at once on a missing module, an unreadable key or a taken port
+        tail -c +"$((mark + 1))" "$glog" 2>/dev/null | grep -q -e 'Traceback' -e 'cannot start' -e 'cannot listen' &&
+            die "the local Alipay gateway failed at start" "$glog"
+        sleep 0.1
+    done
+    die "the local Alipay gateway did not answer on 127.0.0.1:$ALIPAY_PORT within 10 s" "$glog"
+}
+
+stop_gateway() {
+    stop_pid "$RUN/alipay-gateway.pid" alipay-gateway
+    rm -f "$RUN/alipay-gateway.port"
 }
 
 # ---------------------------------------------------------------- nginx
@@ -275,17 +382,25 @@ wait_healthy() {
 case "${1:-}" in
     start)
         [ -f "$BUILD/dailyfresh_plugin.so" ] || die "no plugin in $BUILD: build first (make)"
+        alipay_args # a real gateway's settings are complete before anything starts
         start_redis
         start_mysql
         load_schema
+        start_gateway
         start_uwsgi
         start_nginx
         wait_healthy
         log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/  (try /healthz, /index, /goods/1; state in $VAR)"
+        if alipay_local; then
+            log "payments: local Alipay gateway, cashier and trades at http://127.0.0.1:$ALIPAY_PORT/"
+        else
+            log "payments: $DF_ALIPAY_GATEWAY"
+        fi
         ;;
     stop)
         stop_nginx
         stop_uwsgi
+        stop_gateway
         stop_mysql
         stop_redis
         log "stopped"
@@ -294,6 +409,9 @@ case "${1:-}" in
         for f in "$RUN"/*.pid; do
             [ -e "$f" ] || continue
             if pid_alive "$f"; then echo "$(basename "$f" .pid): running ($(cat "$f"))"; else echo "$(basename "$f" .pid): stale pidfile"; fi
+            if [ "$f" = "$RUN/alipay-gateway.pid" ] && [ -s "$RUN/alipay-gateway.port" ]; then
+                echo "alipay-gateway: http://127.0.0.1:$(cat "$RUN/alipay-gateway.port")/ (cashier, trades; /gateway.do)"
+            fi
         done
         ;;
     start-redis) start_redis ;;
@@ -304,5 +422,7 @@ case "${1:-}" in
     start-nginx) start_nginx ;; # renders the configuration again; reloads a running nginx
     stop-nginx) stop_nginx ;;
     stop-uwsgi) stop_uwsgi ;;
-    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx" ;;
+    start-gateway) start_gateway ;;
+    stop-gateway) stop_gateway ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-gateway|stop-gateway" ;;
 esac

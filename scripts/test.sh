@@ -51,12 +51,15 @@ for bin in build/test/test_*; do
 done
 
 VAR=$(mktemp -d /tmp/dailyfresh-test.XXXXXX)
-read -r HTTP_PORT U1 U2 <<<"$(free_ports 3)"
-export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2"
+read -r HTTP_PORT U1 U2 ALIPAY_PORT <<<"$(free_ports 4)"
+export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2" DF_ALIPAY_PORT=$ALIPAY_PORT
+# the private stack pays at its own local Alipay gateway, never at a real one
+unset DF_ALIPAY_GATEWAY DF_ALIPAY_APP_ID DF_ALIPAY_APP_PRIVATE_KEY DF_ALIPAY_PUBLIC_KEY DF_ALIPAY_NOTIFY_URL \
+    DF_ALIPAY_RETURN_URL
 
 cleanup() {
     if [ "${DF_TEST_KEEP:-0}" = 1 ]; then
-        echo "private stack left running: DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS=\"$U1 $U2\""
+        echo "private stack left running: DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS=\"$U1 $U2\" DF_ALIPAY_PORT=$ALIPAY_PORT"
         return
     fi
     scripts/stack.sh stop >"$ROOT/build/test-stack-stop.log" 2>&1 || true
@@ -64,7 +67,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== private stack on 127.0.0.1:$HTTP_PORT (uWSGI $U1 $U2, state $VAR)"
+echo "== private stack on 127.0.0.1:$HTTP_PORT (uWSGI $U1 $U2, Alipay gateway $ALIPAY_PORT, state $VAR)"
 if ! scripts/stack.sh start; then
     for f in "$VAR"/log/*; do echo "--- $f"; tail -n 30 "$f"; done
     echo "0 passed, 1 failed"
@@ -80,7 +83,7 @@ done
 echo "unit: $unit_passed passed, $unit_failed failed"
 
 echo "== end-to-end tests through nginx"
-export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT"
+export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT" DF_ALIPAY_URL="http://127.0.0.1:$ALIPAY_PORT"
 # shellcheck disable=SC2086
 "$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-}
 rc=$?

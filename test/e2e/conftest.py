@@ -14,6 +14,8 @@ BASE = os.environ.get("DF_BASE_URL", "http://127.0.0.1:8000")
 VAR = os.environ.get("DF_VAR", os.path.join(os.path.dirname(__file__), "..", "..", "var"))
 ROOT = os.environ.get("DF_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 UWSGI_PORTS = os.environ.get("DF_UWSGI_PORTS", "8080 8081").split()
+GATEWAY = os.environ.get("DF_ALIPAY_URL", "http://127.0.0.1:8090")  # the local Alipay gateway
+ALIPAY_DIR = os.path.join(VAR, "alipay")  # its keys and app id
 REDIS_SOCK = os.path.join(VAR, "run", "redis.sock")
 MYSQL_SOCK = os.path.join(VAR, "run", "mysqld.sock")
 
@@ -77,6 +79,56 @@ def uwsgi_options(*args):
         stack("stop-uwsgi")
         stack("start-uwsgi")
         wait_healthy()
+
+
+class Gateway:
+    """The local Alipay gateway's test controls (scripts/alipay_gateway.py):
+    gateway.mode(down=True), gateway.pay("ORDER_1", notify=False),
+    gateway.notify("ORDER_1", total_amount="1.00", sign="bad"),
+    gateway.trades(), gateway.trade("ORDER_1"), gateway.reset()."""
+
+    def __init__(self, base=GATEWAY):
+        self.base = base
+
+    def call(self, path, obj=None, expect=200):
+        if obj is None:
+            r = requests.get(self.base + "/_control/" + path, timeout=30)
+        else:
+            r = requests.post(self.base + "/_control/" + path, json=obj, timeout=30)
+        assert r.status_code == expect, (path, r.status_code, r.text)
+        return r.json()
+
+    def mode(self, **change):
+        return self.call("mode", change)
+
+    def pay(self, out_trade_no, **kw):
+        return self.call("pay", dict(kw, out_trade_no=out_trade_no))
+
+    def notify(self, out_trade_no, **fields):
+        return self.call("notify", dict(fields, out_trade_no=out_trade_no))
+
+    def trades(self):
+        return self.call("trades")["trades"]
+
+    def trade(self, out_trade_no):
+        found = [t for t in self.trades() if t["out_trade_no"] == out_trade_no]
+        return found[0] if found else None
+
+    def reset(self):
+        return self.call("reset", {})
+
+    def app_id(self):
+        with open(os.path.join(ALIPAY_DIR, "app_id")) as f:
+            return f.read().strip()
+
+
+@pytest.fixture
+def gateway():
+    """The local Alipay gateway, reset before and after the test."""
+    g = Gateway()
+    g.reset()
+    yield g
+    g.reset()
 
 
 class Client(requests.Session):

@@ -51,9 +51,9 @@ def clean_env(**extra):
 
 
 def stack_env(tmp_path, build):
-    http, u1, u2 = free_ports(3)
+    http, u1, u2, alipay = free_ports(4)
     return dict(DF_VAR=str(tmp_path / "var"), DF_HTTP_PORT=str(http), DF_UWSGI_PORTS=f"{u1} {u2}",
-                DF_BUILD=str(build)), http
+                DF_ALIPAY_PORT=str(alipay), DF_BUILD=str(build)), http
 
 
 def running(var):
@@ -213,6 +213,8 @@ static char *ignored;
 #define OPT(name) {name, required_argument, 0, "", uwsgi_opt_set_str, &ignored, 0}
 static struct uwsgi_option opts[] = {OPT("dailyfresh-redis"), OPT("dailyfresh-mysql-socket"),
     OPT("dailyfresh-mysql-user"), OPT("dailyfresh-mysql-password"), OPT("dailyfresh-mysql-database"),
+    OPT("dailyfresh-alipay-gateway"), OPT("dailyfresh-alipay-app-id"), OPT("dailyfresh-alipay-app-private-key"),
+    OPT("dailyfresh-alipay-public-key"), OPT("dailyfresh-alipay-notify-url"), OPT("dailyfresh-alipay-return-url"),
     UWSGI_END_OF_OPTIONS};
 static void crash_post_fork(void) { abort(); }
 struct uwsgi_plugin dailyfresh_plugin = {.name = "dailyfresh", .modifier1 = 251, .options = opts,
