@@ -693,7 +693,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = self.read_body()
         except (ValueError, OSError):
-            self.send(413, b"request body too large or unreadable\n", "text/plain")
+            self.send(400, b"request body too large (over 1 MB), incomplete or unreadable\n", "text/plain")
             return
         self.dispatch(body)
 
