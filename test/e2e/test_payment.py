@@ -237,3 +237,25 @@ def test_comment_after_payment():
     assert sql("SELECT comment FROM df_order_goods WHERE order_id = @p0", oid) == [["新鲜，好吃"]]
     r = c.post_form(f"/order/comment/{oid}", form)
     assert r.json() == {"res": 3, "errmsg": "订单状态错误", "status": 5}
+
+
+def test_a_person_pays_on_the_cashier_page():
+    """What a buyer does after make run: open pay_url, press pay on the
+    cashier page, come back to /order/return, and the order is paid."""
+    import re
+    from urllib.parse import urljoin
+    c, _, oid, amount = alipay_order()
+    url = pay(c, oid)["pay_url"]
+    page = requests.get(url, timeout=10)
+    form = re.search(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', page.text, re.S)
+    assert form, page.text
+    fields = dict(re.findall(r'name="([^"]+)"\s+value="([^"]*)"', form.group(2)))
+    back = c.post(urljoin(url, form.group(1)), data=fields, timeout=20)
+    assert back.status_code == 200 and back.url.startswith(BASE + "/order/return?"), back.url
+    assert back.json() == {"res": 3, "message": "支付成功", "order_id": oid}
+    assert order_row(oid)[0] == 4
+    assert check(c, oid) == {"res": 3, "message": "支付成功"}
+    # the return parameters are verified: one changed byte is refused
+    tampered = back.url.replace("total_amount=" + amount, "total_amount=1.00")
+    assert tampered != back.url
+    assert c.get(tampered, timeout=10).json()["reason"] == "bad_signature"
