@@ -67,3 +67,24 @@ def test_misspelt_ini_key_is_an_error(tmp_path):
     text, alive = start_instance(tmp_path, "--ini", str(ini))
     assert "dailyfresh-redis-pol" in text
     assert not alive
+
+
+def test_payment_keys_are_checked_at_startup(tmp_path):
+    keys = os.path.join(os.environ.get("DF_VAR", os.path.join(ROOT, "var")), "alipay")
+    good = ["--dailyfresh-alipay-app-id", "2021000000000001",
+            "--dailyfresh-alipay-public-key", os.path.join(keys, "alipay_public.pem"),
+            "--dailyfresh-alipay-notify-url", "http://127.0.0.1/order/notify"]
+    missing = str(tmp_path / "nope.pem")
+    text, alive = start_instance(tmp_path, *good, "--dailyfresh-alipay-app-private-key", missing)
+    assert "dailyfresh: bad option: dailyfresh-alipay-app-private-key: " in text, text[-2000:]
+    assert f"{missing}: No such file or directory" in text
+    assert not alive
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    text, alive = start_instance(tmp_path, *good, "--dailyfresh-alipay-app-private-key", str(garbage))
+    line = next(ln for ln in text.splitlines() if "bad option: dailyfresh-alipay-app-private-key" in ln)
+    assert str(garbage) in line
+    assert not alive
+    text, alive = start_instance(tmp_path, "--dailyfresh-alipay-app-id", "2021000000000001")
+    assert "dailyfresh-alipay-app-id is set: dailyfresh-alipay-app-private-key" in text
+    assert not alive
