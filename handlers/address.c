@@ -5,7 +5,7 @@
  *   {"id": 3, "receiver": "张三", "addr": "北京市海淀区…", "zip_code": "100084" | null,
  *    "phone": "13812345678", "is_default": true}
  *
- * GET /user/address
+ * GET /api/user/address
  *   {"res": 0, "errmsg": "请先登录"}
  *   {"res": 1, "addresses": [<address>, ...]}   default first, then newest
  *
@@ -186,7 +186,7 @@ out:
 }
 
 const struct route address_routes[] = {
-    {"GET", "/user/address", address_list, 0},
+    {"GET", "/api/user/address", address_list, 0},
     {"POST", "/user/address", address_add, 0},
     {"POST", "/user/address/default", address_set_default, 0},
     {NULL, NULL, NULL, 0},

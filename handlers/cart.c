@@ -199,7 +199,7 @@ const struct route cart_routes[] = {
     {"POST", "/cart/add", cart_add, 0},
     {"POST", "/cart/update", cart_update, 0},
     {"POST", "/cart/delete", cart_delete, 0},
-    {"GET", "/cart", cart_show, 0},
-    {"GET", "/cart/count", cart_count, 0},
+    {"GET", "/api/cart", cart_show, 0},
+    {"GET", "/api/cart/count", cart_count, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -1,6 +1,6 @@
 /* Reading the cart (routes registered in cart.c):
  *
- * GET /cart
+ * GET /api/cart
  *   res 0 {"errmsg":"请先登录"}
  *   res 1 {"items":[{"id":1,"name":"..","price":"25.50","unite":"盒",
  *          "image":"images/goods/goods001.svg","stock":137,"status":1,
@@ -10,7 +10,7 @@
  *   out and removed from the hash; a value that is not a count is left out
  *   (and left alone). Offline SKUs stay, with their status, so the page
  *   can say so. Money is summed exactly in integer cents.
- * GET /cart/count
+ * GET /api/cart/count
  *   res 0 {"errmsg":"请先登录"} | res 1 {"total_count":N}   (header badge) */
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * under /static/. A SKU in a list:
  *   {"id","name","desc","price","unite","image","stock","sales"}
  *
- * GET /goods/types
+ * GET /api/goods/types
  *   200 {"types":[{"id","name","logo","image"}]}
  * GET /list/<type_id>/<page>?sort=default|price|hot   ("sales" = "hot")
  *   200 {"type":{"id","name","logo","image"},"skus":[SKU...],"page":N,
@@ -130,8 +130,8 @@ out:
 }
 
 const struct route goods_routes[] = {
-    {"GET", "/goods/types", goods_types, 0},
-    {"GET", "/goods/<int>", goods_detail, 0},
-    {"GET", "/list/<int>/<str>", goods_list, 0},
+    {"GET", "/api/goods/types", goods_types, 0},
+    {"GET", "/api/goods/<int>", goods_detail, 0},
+    {"GET", "/api/list/<int>/<str>", goods_list, 0},
     {NULL, NULL, NULL, 0},
 };

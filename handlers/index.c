@@ -1,4 +1,4 @@
-/* GET /index — what the home page shows.
+/* GET /api/index — what the home page shows.
  *   200 {"types":[{"id","name","logo","image",
  *                  "image_banners":[SKU...],    df_index_type_goods display_type 1
  *                  "title_banners":[SKU...]}],  display_type 0
@@ -110,6 +110,6 @@ out:
 }
 
 const struct route index_routes[] = {
-    {"GET", "/index", index_page, 0},
+    {"GET", "/api/index", index_page, 0},
     {NULL, NULL, NULL, 0},
 };

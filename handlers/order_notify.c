@@ -118,6 +118,6 @@ out:
 
 const struct route order_notify_routes[] = {
     {"POST", "/order/notify", order_notify, ROUTE_CSRF_EXEMPT},
-    {"GET", "/order/return", order_return, 0},
+    {"GET", "/api/order/return", order_return, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -1,6 +1,6 @@
 /* The user centre's data.
  *
- * GET /user/info
+ * GET /api/user/info
  *   {"res": 0, "errmsg": "请先登录"}
  *   {"res": 1,
  *    "user": {"id": 12, "username": "alice", "email": "alice@example.com"},
@@ -98,6 +98,6 @@ out:
 }
 
 const struct route user_info_routes[] = {
-    {"GET", "/user/info", user_info, 0},
+    {"GET", "/api/user/info", user_info, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -334,6 +334,7 @@ render_nginx() {
     sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
         "${workers[@]}" \
         -e "s#alias static/;#alias $ROOT/static/;#" \
+        -e "s#root static;#root $ROOT/static;#g" \
         -e "s# var/# $VAR/#g" \
         -e "/# instance\$/d" \
         -e "s#^\(    upstream dailyfresh {\)\$#\1\\n$servers#" \

@@ -34,14 +34,14 @@ def user():
 
 
 def test_login_required(client):
-    assert client.get_json("/user/address").json() == LOGIN_FIRST
+    assert client.get_json("/api/user/address").json() == LOGIN_FIRST
     assert client.post_form("/user/address", GOOD).json() == LOGIN_FIRST
     assert client.post_form("/user/address/default", {"addr_id": 1}).json() == LOGIN_FIRST
 
 
 def test_add_list_and_first_default(user):
     c, uid = user
-    assert c.get_json("/user/address").json() == {"res": 1, "addresses": []}
+    assert c.get_json("/api/user/address").json() == {"res": 1, "addresses": []}
     first = add(c)
     assert first["res"] == 5 and first["message"] == "添加成功"
     a1 = first["address"]
@@ -52,7 +52,7 @@ def test_add_list_and_first_default(user):
     a3 = add(c, receiver="王五", zip_code="")["address"]
     assert a3["is_default"] is False and a3["zip_code"] is None
     assert sql("SELECT zip_code IS NULL, user_id FROM df_address WHERE id = @p0", a3["id"]) == [["1", str(uid)]]
-    listed = c.get_json("/user/address").json()
+    listed = c.get_json("/api/user/address").json()
     assert listed["res"] == 1
     # default first, then newest first
     assert listed["addresses"] == [a1, a3, a2]
@@ -104,7 +104,7 @@ def test_set_default(user):
     a2 = add(c)["address"]["id"]
     assert c.post_form("/user/address/default", {"addr_id": a2}).json() == {"res": 3, "message": "设置成功"}
     assert defaults(uid) == [a2]
-    listed = c.get_json("/user/address").json()["addresses"]
+    listed = c.get_json("/api/user/address").json()["addresses"]
     assert [a["id"] for a in listed] == [a2, a1] and listed[0]["is_default"] and not listed[1]["is_default"]
     # setting the current default again keeps it
     assert c.post_json("/user/address/default", {"addr_id": a2}).json()["res"] == 3
@@ -128,7 +128,7 @@ def test_set_default_unknown_or_deleted(user):
     sql("UPDATE df_address SET is_delete = 1 WHERE id = @p0", a2)
     assert c.post_form("/user/address/default", {"addr_id": a2}).json() == NOT_FOUND
     assert defaults(uid) == [a1]
-    assert [a["id"] for a in c.get_json("/user/address").json()["addresses"]] == [a1]
+    assert [a["id"] for a in c.get_json("/api/user/address").json()["addresses"]] == [a1]
 
 
 def test_users_cannot_see_or_touch_each_others_addresses():
@@ -143,9 +143,9 @@ def test_users_cannot_see_or_touch_each_others_addresses():
     # nothing moved on either side
     assert defaults(bob_id) == [b_home]
     assert defaults(alice_id) == [a_home]
-    assert [a["id"] for a in alice.get_json("/user/address").json()["addresses"]] == [a_home]
-    assert sorted(a["id"] for a in bob.get_json("/user/address").json()["addresses"]) == sorted([b_home, b_work])
-    assert alice.get_json("/user/info").json()["address"]["id"] == a_home
+    assert [a["id"] for a in alice.get_json("/api/user/address").json()["addresses"]] == [a_home]
+    assert sorted(a["id"] for a in bob.get_json("/api/user/address").json()["addresses"]) == sorted([b_home, b_work])
+    assert alice.get_json("/api/user/info").json()["address"]["id"] == a_home
     # parameters cannot choose the user either
     add(alice, receiver="Alice 2", user_id=bob_id)
     assert sql("SELECT COUNT(*) FROM df_address WHERE user_id = @p0", bob_id) == [["2"]]

@@ -96,7 +96,7 @@ def test_make_run_when_uwsgi_arrives_with_deps(tmp_path):
         assert "-DUWSGI_SSL" in flags and "-DUWSGI_ROUTING" in flags and "-DUWSGI_PCRE" in flags
         r = requests.get(f"http://127.0.0.1:{http}/healthz", timeout=5)
         assert r.status_code == 200, r.text
-        assert requests.get(f"http://127.0.0.1:{http}/goods/types", timeout=5).json()["types"]
+        assert requests.get(f"http://127.0.0.1:{http}/api/goods/types", timeout=5).json()["types"]
         time.sleep(1)
         for port in senv["DF_UWSGI_PORTS"].split():
             log = (tmp_path / "var" / "log" / f"uwsgi-{port}.log").read_text(errors="replace")

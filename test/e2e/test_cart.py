@@ -38,7 +38,7 @@ def test_actions_need_login(client, path):
     assert r.json() == LOGIN
 
 
-@pytest.mark.parametrize("path", ["/cart", "/cart/count"])
+@pytest.mark.parametrize("path", ["/api/cart", "/api/cart/count"])
 def test_reads_need_login(client, path):
     r = client.get_json(path)
     assert r.status_code == 200
@@ -159,7 +159,7 @@ def test_concurrent_adds_lose_nothing(goods):
         t.join()
     assert errors == []
     assert cart_hash(uid) == {str(a): "800"}
-    assert base.get_json("/cart/count").json() == {"res": 1, "total_count": 800}
+    assert base.get_json("/api/cart/count").json() == {"res": 1, "total_count": 800}
 
 
 def test_concurrent_adds_never_pass_stock(goods):
@@ -248,7 +248,7 @@ def test_cart_read_of_a_hash_written_directly(user, goods):
     b = make_sku(*goods, price="12.80", stock=99)
     off = make_sku(*goods, price="45.00", status=0)
     redis("HSET", f"cart_{uid}", a, 3, b, 7, 999999999, 4, "abc", 1, off, 1)
-    r = c.get_json("/cart")
+    r = c.get_json("/api/cart")
     assert r.status_code == 200
     body = r.json()
     assert body["res"] == 1
@@ -267,23 +267,23 @@ def test_cart_read_of_a_hash_written_directly(user, goods):
 
 def test_cart_read_keeps_the_hash_order_and_empty_cart(user, goods):
     c, uid = user
-    assert c.get_json("/cart").json() == {"res": 1, "items": [], "total_count": 0, "total_price": "0.00"}
+    assert c.get_json("/api/cart").json() == {"res": 1, "items": [], "total_count": 0, "total_price": "0.00"}
     skus = [make_sku(*goods, price="1.01") for _ in range(3)]
     for s in skus:
         add(c, s, 1)
     order = [int(f) for f in redis("HKEYS", f"cart_{uid}").splitlines()]
-    body = c.get_json("/cart").json()
+    body = c.get_json("/api/cart").json()
     assert [i["id"] for i in body["items"]] == order
     assert body["total_price"] == "3.03"
 
 
 def test_cart_count(user, goods):
     c, uid = user
-    assert c.get_json("/cart/count").json() == {"res": 1, "total_count": 0}
+    assert c.get_json("/api/cart/count").json() == {"res": 1, "total_count": 0}
     a = make_sku(*goods)
     add(c, a, 4)
     redis("HSET", f"cart_{uid}", "1", 2, "2", "junk")
-    assert c.get_json("/cart/count").json() == {"res": 1, "total_count": 6}
+    assert c.get_json("/api/cart/count").json() == {"res": 1, "total_count": 6}
 
 
 def test_redis_outage_is_503(user, goods):
@@ -292,7 +292,7 @@ def test_redis_outage_is_503(user, goods):
     c.csrf()
     stack("stop-redis")
     try:
-        for r in (add(c, a, 1), c.get_json("/cart"), c.get_json("/cart/count")):
+        for r in (add(c, a, 1), c.get_json("/api/cart"), c.get_json("/api/cart/count")):
             assert r.status_code == 503
             assert r.json() == {"error": "redis unavailable"}
     finally:

@@ -33,7 +33,7 @@ def test_register_login_info_logout(client):
     assert row == [[name, "flow@example.com", "1", "0", "0", "0", "1", "1", "1", "1"]]
     # registering does not log in
     assert "sessionid" not in client.cookies
-    assert client.get_json("/user/info").json() == LOGIN_FIRST
+    assert client.get_json("/api/user/info").json() == LOGIN_FIRST
 
     r = client.post_form("/user/login", {"username": name, "pwd": PASSWORD})
     assert r.json() == {"res": 5, "message": "登录成功", "user_id": uid, "username": name}
@@ -45,7 +45,7 @@ def test_register_login_info_logout(client):
     assert 86000 < int(redis("TTL", "session_" + sid)) <= 86400
     assert sql("SELECT last_login IS NOT NULL FROM df_user WHERE id = @p0", uid) == [["1"]]
 
-    info = client.get_json("/user/info").json()
+    info = client.get_json("/api/user/info").json()
     assert info == {"res": 1, "user": {"id": uid, "username": name, "email": "flow@example.com"},
                     "address": None, "history": []}
 
@@ -53,9 +53,9 @@ def test_register_login_info_logout(client):
     assert r.json() == {"res": 1, "message": "已退出"}
     assert "sessionid=;" in r.headers["Set-Cookie"] and "Max-Age=0" in r.headers["Set-Cookie"]
     assert redis("EXISTS", "session_" + sid) == "0"
-    assert client.get_json("/user/info").json() == LOGIN_FIRST
+    assert client.get_json("/api/user/info").json() == LOGIN_FIRST
     # the old cookie, replayed, is dead too
-    r = requests.get(BASE + "/user/info", cookies={"sessionid": sid}, timeout=10)
+    r = requests.get(BASE + "/api/user/info", cookies={"sessionid": sid}, timeout=10)
     assert r.json() == LOGIN_FIRST
 
 
@@ -97,7 +97,7 @@ def test_django_written_hash_logs_in(client, iterations):
     uid = insert_user(name, django_hash(pw, iterations=iterations))
     assert login(client, name, "wrong" + pw) == WRONG
     assert login(client, name, pw) == {"res": 5, "message": "登录成功", "user_id": uid, "username": name}
-    assert client.get_json("/user/info").json()["user"]["id"] == uid
+    assert client.get_json("/api/user/info").json()["user"]["id"] == uid
 
 
 def test_django_hash_with_old_12_char_salt_and_unicode_password(client):
@@ -170,7 +170,7 @@ def test_deleted_user_is_unknown(client):
 def test_deleted_user_session_is_refused():
     c, name, uid = logged_in()
     sql("UPDATE df_user SET is_delete = 1 WHERE id = @p0", uid)
-    assert c.get_json("/user/info").json() == LOGIN_FIRST
+    assert c.get_json("/api/user/info").json() == LOGIN_FIRST
 
 
 def test_throttling_after_repeated_failures(client):
@@ -312,7 +312,7 @@ def test_info_history_in_list_order_skipping_missing():
     key = "history_%d" % uid
     redis("DEL", key)
     redis("RPUSH", key, b, 999999999, gone, "not-an-id", a, d)
-    info = c.get_json("/user/info").json()
+    info = c.get_json("/api/user/info").json()
     assert info["res"] == 1
     hist = info["history"]
     # the list's first five entries, those that still exist, in list order
@@ -322,7 +322,7 @@ def test_info_history_in_list_order_skipping_missing():
     assert hist[0]["unite"] == "斤" and hist[0]["image"] == "images/goods/goods001.svg"
     redis("DEL", key)
     redis("RPUSH", key, d, a, b)
-    assert [h["id"] for h in c.get_json("/user/info").json()["history"]] == [d, a, b]
+    assert [h["id"] for h in c.get_json("/api/user/info").json()["history"]] == [d, a, b]
 
 
 def test_info_shows_default_address():
@@ -331,7 +331,7 @@ def test_info_shows_default_address():
     second = c.post_form("/user/address", {"receiver": "赵六", "addr": "广州市天河区", "phone": "13900000001",
                                            "zip_code": "510000"}).json()["address"]
     assert c.post_form("/user/address/default", {"addr_id": second["id"]}).json()["res"] == 3
-    info = c.get_json("/user/info").json()
+    info = c.get_json("/api/user/info").json()
     assert info["address"] == {**second, "is_default": True}
 
 
@@ -375,7 +375,7 @@ def test_session_valid_on_both_instances():
     cookies = {"sessionid": c.cookies["sessionid"]}
     markers = []
     for i in range(24):
-        m = "/user/info?sessionspread=%d-%d" % (time.time_ns(), i)
+        m = "/api/user/info?sessionspread=%d-%d" % (time.time_ns(), i)
         markers.append(m)
         # a fresh connection each time so nginx picks an upstream each time
         r = requests.get(BASE + m, cookies=cookies, timeout=10)
@@ -393,7 +393,7 @@ def test_redis_outage_is_503_not_logged_out():
     c, _, uid = logged_in()
     stack("stop-redis")
     try:
-        r = c.get_json("/user/info")
+        r = c.get_json("/api/user/info")
         assert r.status_code == 503 and r.json() == {"error": "redis unavailable"}
         r = c.post_form("/user/login", {"username": "someone", "pwd": PASSWORD})
         assert r.status_code == 503
@@ -401,7 +401,7 @@ def test_redis_outage_is_503_not_logged_out():
         stack("start-redis")
     # the session was saved with the data: still logged in once Redis is back
     for _ in range(50):
-        r = c.get_json("/user/info")
+        r = c.get_json("/api/user/info")
         if r.status_code == 200:
             break
         time.sleep(0.1)
