@@ -64,7 +64,8 @@
     var box = document.getElementById('promotions');
     if (!list.length) { box.hidden = true; return; }
     box.innerHTML = list.map(function (p) {
-      return '<a class="promotion" href="' + esc(safeUrl(p.url)) + '"><img src="' + esc(DF.image(p.image)) + '" alt="' + esc(p.name) + '"></a>';
+      return '<a class="promotion" href="' + esc(safeUrl(p.url)) + '">' +
+        (p.image ? '<img src="' + esc(DF.image(p.image)) + '" alt="' + esc(p.name) + '">' : esc(p.name)) + '</a>';
     }).join('');
   }
 

@@ -62,7 +62,7 @@
     document.getElementById('new-skus').innerHTML = (a.new_skus || []).map(function (s) { return card(s, 'new-sku'); }).join('') || '<p class="muted">暂无</p>';
     pager(a, cur);
   }).catch(function (err) {
-    DF.message(err.message);
+    DF.message(/not found/.test(err.message) ? '商品分类不存在' : err.message);
     document.getElementById('goods').innerHTML = '';
   });
 })();
