@@ -126,6 +126,11 @@ async function main() {
   const only = process.argv.slice(2);
   const chosen = tests.filter((t) => !only.length || only.some((o) => t.name.includes(o)));
   fs.mkdirSync(OUT, { recursive: true });
+  // the screenshots of an earlier run of these tests go first
+  const slugs = chosen.map((t) => new T(null, t.name).slug + '-');
+  for (const f of fs.readdirSync(OUT)) {
+    if (f.endsWith('.png') && slugs.some((s) => f.startsWith(s))) fs.unlinkSync(path.join(OUT, f));
+  }
   let passed = 0;
   let failed = 0;
   let browser;
