@@ -114,7 +114,8 @@ async function runOne(browser, t) {
     const where = ctx.page && !ctx.page.isClosed() ? ' [at ' + ctx.page.url() + ']' : '';
     const errs = ctx.errors.length && !(e instanceof Failure && e.message.startsWith(ctx.errors[0]))
       ? ' (also: ' + ctx.errors.join('; ') + ')' : '';
-    const msg = String(e && e.message || e).split('\n').filter(Boolean).slice(0, 3).join(' | ');
+    const msg = String(e && e.message || e).replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim())
+      .filter((l) => l && l !== 'Call log:').slice(0, 2).join(' | ');
     throw new Failure(msg + where + errs);
   } finally {
     clearTimeout(timer);
