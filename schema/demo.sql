@@ -146,3 +146,16 @@ INSERT IGNORE INTO df_index_type_goods (id,create_time,update_time,is_delete,dis
 INSERT IGNORE INTO df_index_promotion (id,create_time,update_time,is_delete,name,url,image,`index`) VALUES
   (1,'2024-01-01 00:00:00.000000','2024-01-01 00:00:00.000000',0,'吃货暑假趴','/static/list.html?type=1','images/banner/promotion1.svg',0),
   (2,'2024-01-01 00:00:00.000000','2024-01-01 00:00:00.000000',0,'盛夏尝鲜季','/static/list.html?type=2','images/banner/promotion2.svg',1);
+
+-- The demo account: demo / dailyfresh (Django's pbkdf2_sha256, 260000
+-- iterations, computed once with hashlib) with one default address.
+-- Keyed by the unique username and the address guarded by NOT EXISTS:
+-- loading again changes nothing.
+INSERT IGNORE INTO df_user (password,last_login,is_superuser,username,first_name,last_name,email,is_staff,is_active,date_joined,create_time,update_time,is_delete) VALUES
+  ('pbkdf2_sha256$260000$dfDemoSalt2024xYz0Qw7R$3/0UuikvuBwD8cfXpmgQ/2uZTisB2wreMwhh31uSkDE=',NULL,0,'demo','','','demo@example.com',0,1,'2024-01-01 00:00:00.000000','2024-01-01 00:00:00.000000','2024-01-01 00:00:00.000000',0);
+
+INSERT INTO df_address (create_time,update_time,is_delete,receiver,addr,zip_code,phone,is_default,user_id)
+  SELECT '2024-01-01 00:00:00.000000','2024-01-01 00:00:00.000000',0,'演示用户','北京市海淀区中关村大街1号','100080','13800000000',1,u.id
+  FROM df_user u
+  WHERE u.username = 'demo'
+    AND NOT EXISTS (SELECT 1 FROM df_address a WHERE a.user_id = u.id);

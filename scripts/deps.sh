@@ -11,10 +11,22 @@ PACKAGES=(
     redis-server mariadb-server mariadb-client nginx
     python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps
+    nodejs npm chromium fonts-wqy-zenhei
 )
+
+# A node from elsewhere (e.g. a nodejs package that bundles npm and
+# conflicts with Debian's npm) is used as it is.
+have_command() { # package -> 0 when a command already provides it
+    case "$1" in
+        nodejs) command -v node >/dev/null ;;
+        npm) command -v npm >/dev/null ;;
+        *) return 1 ;;
+    esac
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+    have_command "$p" && continue
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
         missing+=("$p")
     fi

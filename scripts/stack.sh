@@ -391,12 +391,14 @@ case "${1:-}" in
         start_uwsgi
         start_nginx
         wait_healthy
-        log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/  (try /healthz, /index, /goods/1; state in $VAR)"
         if alipay_local; then
             log "payments: local Alipay gateway, cashier and trades at http://127.0.0.1:$ALIPAY_PORT/"
         else
             log "payments: $DF_ALIPAY_GATEWAY"
         fi
+        log "state in $VAR; API checks: /healthz, /api/index"
+        log "dailyfresh is up: http://127.0.0.1:$HTTP_PORT/"
+        log "demo account: demo / dailyfresh"
         ;;
     stop)
         stop_nginx

@@ -5,6 +5,8 @@
 #
 #   DF_TEST_KEEP=1   leave the private stack running (prints where)
 #   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k cart -x")
+#   DF_TEST_BROWSER=0  leave out the browser tests (test/browser/run.js);
+#                    their screenshots go to DF_TEST_OUTPUT (build/test-output/browser)
 #   TEST_PREFIX=...  runs each unit test binary under it, e.g.
 #                    TEST_PREFIX="valgrind -q --leak-check=full --error-exitcode=9"
 set -uo pipefail
@@ -84,10 +86,32 @@ echo "unit: $unit_passed passed, $unit_failed failed"
 
 echo "== end-to-end tests through nginx"
 export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT" DF_ALIPAY_URL="http://127.0.0.1:$ALIPAY_PORT"
+mkdir -p "$ROOT/build"
 # shellcheck disable=SC2086
-"$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-}
-rc=$?
+"$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-} 2>&1 | tee "$ROOT/build/test-pytest.log"
+rc=${PIPESTATUS[0]}
 [ $rc -ne 0 ] && failed=1
+pytest_line=$(grep -v '^[[:space:]]*$' "$ROOT/build/test-pytest.log" | tail -n 1)
+
+# the pages in headless Chromium, against the same stack (test/browser/run.js)
+browser_line=
+if [ "${DF_TEST_BROWSER:-1}" = 0 ]; then
+    browser_line="skipped (DF_TEST_BROWSER=0)"
+elif ! command -v node >/dev/null || [ ! -x "${DF_CHROMIUM:-/usr/bin/chromium}" ]; then
+    browser_line="skipped (node or ${DF_CHROMIUM:-/usr/bin/chromium} missing: scripts/deps.sh installs them)"
+else
+    echo "== browser tests (headless Chromium)"
+    if ! scripts/browser-deps.sh; then
+        browser_line="0 passed, 1 failed (scripts/browser-deps.sh could not install playwright-core)"
+        failed=1
+    else
+        export DF_TEST_OUTPUT=${DF_TEST_OUTPUT:-$ROOT/build/test-output/browser}
+        timeout 900 node test/browser/run.js 2>&1 | tee "$ROOT/build/test-browser.log"
+        [ "${PIPESTATUS[0]}" -ne 0 ] && failed=1
+        browser_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$ROOT/build/test-browser.log" | tail -n 1)
+        [ -n "$browser_line" ] || { browser_line="0 passed, 1 failed (the runner stopped early)"; failed=1; }
+    fi
+fi
 # sanitizer reports from the instances (SANITIZE=1) fail the run
 for f in "$VAR"/log/asan.* "$VAR"/log/ubsan.*; do
     [ -e "$f" ] || continue
@@ -97,5 +121,7 @@ done
 if [ $failed -ne 0 ]; then
     for f in "$VAR"/log/uwsgi-*.log; do echo "--- $f (last lines)"; tail -n 20 "$f"; done
 fi
+echo "pytest: ${pytest_line:-no summary}"
+echo "browser: $browser_line"
 echo "unit: $unit_passed passed, $unit_failed failed"
 exit $failed
