@@ -596,7 +596,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 # ------------------------------------------------------------------ HTML
 PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto;color:#333}}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 12px;color:#333;overflow-wrap:anywhere}}
 .box{{border:1px solid #1677ff;border-radius:6px;padding:1.5em}}h1{{color:#1677ff;font-size:1.4em}}
 .amount{{font-size:2em;color:#f60}}button{{background:#1677ff;color:#fff;border:0;padding:.7em 2em;font-size:1.1em;
 border-radius:4px;cursor:pointer}}.err{{border-color:#e33}}.err h1{{color:#e33}}td{{padding:.2em 1em .2em 0}}</style>

@@ -460,6 +460,8 @@ test('journey: index, detail, cart, place order, pay at the cashier, comment', a
 
   // pay: the cashier opens in a new tab; paying there returns to /order/return
   const [cashier] = await Promise.all([t.context.waitForEvent('page', { timeout: 20000 }), ord.locator('button.pay').click()]);
+  // a popup starts as about:blank, then goes to the URL it was opened with
+  await cashier.waitForURL((u) => u.href.startsWith(ALIPAY + '/'), { timeout: 20000 }).catch(() => {});
   await cashier.waitForLoadState('domcontentloaded');
   check(cashier.url().startsWith(ALIPAY + '/'), 'the pay tab is not the gateway\'s cashier: ' + cashier.url());
   const form = cashier.locator('form[action="/cashier/pay"]');
