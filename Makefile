@@ -4,6 +4,8 @@
 #   make stop       stop the local stack
 #   make test       unit tests, then end-to-end tests on a private stack
 #   make bench      wrk benchmarks against a private stack
+#   make fuzz       build the libFuzzer harnesses (test/fuzz) under build/fuzz
+#                   with clang; scripts/fuzz.sh runs them
 #   SANITIZE=1      build with AddressSanitizer + UndefinedBehaviorSanitizer
 
 CC       ?= gcc
@@ -37,7 +39,7 @@ PLUGIN_OBJ  := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
-.PHONY: all deps run stop test unit e2e bench clean FORCE
+.PHONY: all deps run stop test unit e2e bench fuzz clean FORCE
 all: $(PLUGIN)
 
 export SANITIZE
@@ -71,6 +73,28 @@ $(PLUGIN): $(PLUGIN_OBJ) $(HANDLER_OBJ) $(LIB_OBJ)
 $(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(HANDLER_OBJ) $(BUILD)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_OBJ) $(HANDLER_OBJ) $(SAN_LDFLAGS) $(LIBS) -lcmocka
+
+# libFuzzer harnesses: clang only, every object built again with the
+# fuzzer's coverage instrumentation and ASan+UBSan under build/fuzz, apart
+# from the regular build. One binary per test/fuzz/fuzz_*.c.
+FUZZ_CC     := clang
+FUZZ_BUILD  := $(BUILD)/fuzz
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) $(WARN) -Ilib -Ihandlers -I/usr/include/mariadb
+FUZZ_SRC    := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(FUZZ_SRC:test/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_OBJ    := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(HANDLER_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+
+fuzz: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ) # reached through a pattern rule, kept all the same
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(wildcard lib/*.h lib/*.def handlers/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/%: test/fuzz/%.c test/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itest/fuzz -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 deps:
 	@$(DEPS)

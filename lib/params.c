@@ -86,7 +86,8 @@ static int form_decode(struct arena *a, const char *s, size_t len, const char **
         if (tmp[i] == '+')
             tmp[i] = ' ';
     if (!memchr(tmp, '%', len)) {
-        if (!utf8_valid(tmp, len))
+        /* a raw NUL byte is refused like an escaped one */
+        if (memchr(tmp, '\0', len) || !utf8_valid(tmp, len))
             return -1;
         *out = tmp;
         *outlen = len;

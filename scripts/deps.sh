@@ -7,7 +7,7 @@ PACKAGES=(
     gcc make pkg-config curl ca-certificates
     uwsgi-core libcap-dev libpcre3-dev uuid-dev zlib1g-dev
     libhiredis-dev libmariadb-dev libcjson-dev libssl-dev libcurl4-openssl-dev
-    libcmocka-dev
+    libcmocka-dev clang
     redis-server mariadb-server mariadb-client nginx
     python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps

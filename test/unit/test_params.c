@@ -65,6 +65,9 @@ static void test_form_malformed(void **state) {
     assert_int_equal(form(&p, "a=%C0%AF"), -1);     /* overlong */
     assert_int_equal(form(&p, "a=%ED%A0%80"), -1);  /* surrogate */
     assert_int_equal(form(&p, "a=%E5%A4"), -1);     /* truncated sequence */
+    params_init(&p);                                /* a raw NUL, in a key or a value */
+    assert_int_equal(form_parse(&A, &p, "a=b\0c", 5), -1);
+    assert_int_equal(form_parse(&A, &p, "a\0=b", 5), -1);
     /* a stray '%' stays literal, as browsers and Django do */
     assert_int_equal(form(&p, "a=50%&b=%zz"), 0);
     assert_string_equal(params_get(&p, "a"), "50%");
