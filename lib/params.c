@@ -188,8 +188,26 @@ static void json_delete(void *root) {
     cJSON_Delete(root);
 }
 
+/* A NUL byte, raw or escaped as \u0000, would silently cut a string short in
+ * cJSON's NUL-terminated copy ("ab\u0000cd" read as "ab"): refused, like a
+ * NUL byte in a form. */
+static int json_has_nul(const char *s, size_t len) {
+    if (memchr(s, '\0', len))
+        return 1;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character: "\\u0000" is a backslash, then text */
+    }
+    return 0;
+}
+
 int json_params_parse(struct arena *a, struct params *p, const char *s, size_t len) {
     const char *end = NULL;
+    if (json_has_nul(s, len))
+        return -1;
     cJSON *root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
     if (!root)
         return -1;

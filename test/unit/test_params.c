@@ -141,6 +141,15 @@ static void test_json_malformed(void **state) {
     assert_int_equal(json(&p, ""), -1);
     assert_int_equal(json(&p, "{\"a\": \"\xff\"}"), -1);
     assert_int_equal(json(&p, "{\"a\": 1} trailing"), -1); /* one value, nothing after it */
+    /* NUL, escaped or raw, in a value or a key: refused, not cut short */
+    assert_int_equal(json(&p, "{\"a\": \"ab\\u0000cd\"}"), -1);
+    assert_int_equal(json(&p, "{\"a\\u0000\": \"x\"}"), -1);
+    params_init(&p);
+    const char raw[] = "{\"a\": \"b\0c\"}";
+    assert_int_equal(json_params_parse(&A, &p, raw, sizeof raw - 1), -1);
+    /* an escaped backslash before u0000 is text */
+    assert_int_equal(json(&p, "{\"a\": \"\\\\u0000\"}"), 0);
+    assert_string_equal(params_get(&p, "a"), "\\u0000");
 }
 
 static void test_utf8(void **state) {
