@@ -71,8 +71,11 @@ static void order_notify(struct df_req *r) {
     const char *why = "";
     int rc = apply_notify(r, &why);
     if (rc == 0) {
+        /* the field is unauthenticated here: only an order id's characters
+         * reach the log, never a forged line */
         const char *id = params_get(&r->body, "out_trade_no");
-        df_log("payment notify for %.64s refused: %s", id ? id : "-", why);
+        df_log("payment notify for %s refused: %s", id && order_id_valid(id, strlen(id)) ? id : "(not an order id)",
+               why);
     }
     if (rc < 0) /* the database failed: Alipay will retry */
         req_fail_clear(r);
