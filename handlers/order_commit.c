@@ -74,14 +74,6 @@ static void answer_sku(struct df_req *r, int res, const char *msg, long long sku
     resp_json(r, 200, o);
 }
 
-static void answer_reason(struct df_req *r, int res, const char *msg, const char *reason) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", res);
-    cJSON_AddStringToObject(o, "errmsg", msg);
-    cJSON_AddStringToObject(o, "reason", reason);
-    resp_json(r, 200, o);
-}
-
 static int idem_key_valid(const char *k) {
     size_t n = strlen(k);
     if (n == 0 || n > IDEM_KEY_MAX)
@@ -105,12 +97,12 @@ static int read_form(struct df_req *r, struct order *o) {
         return 1;
     }
     if (n > ORDER_SKUS_MAX) {
-        answer_reason(r, 1, ORDER_PARAMS_MSG, "too_many_skus");
+        resp_res_reason(r, 1, ORDER_PARAMS_MSG, "too_many_skus");
         return 1;
     }
     o->idem_key = r->idempotency_header ? r->idempotency_header : req_param(r, "idempotency_key");
     if (o->idem_key && !idem_key_valid(o->idem_key)) {
-        answer_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
+        resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         return 1;
     }
     if (pm[0] < '1' || pm[0] > '4' || pm[1]) {
@@ -270,13 +262,13 @@ static int add_up(struct df_req *r, struct order *o) {
     for (size_t i = 0; i < o->n; i++) {
         if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0 ||
             total + ORDER_TRANSIT_CENTS > TOTAL_MAX_CENTS) {
-            answer_reason(r, 7, "下单失败", "amount_too_large");
+            resp_res_reason(r, 7, "下单失败", "amount_too_large");
             return 1;
         }
         count += o->lines[i].count;
     }
     if (count > CART_COUNT_MAX) {
-        answer_reason(r, 7, "下单失败", "count_too_large");
+        resp_res_reason(r, 7, "下单失败", "count_too_large");
         return 1;
     }
     o->total_count = count;
@@ -379,7 +371,7 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
             if (n == 1)
                 return 0;
         }
-        answer_reason(r, 7, "下单失败", "contention");
+        resp_res_reason(r, 7, "下单失败", "contention");
         return 1;
     }
 }
@@ -476,7 +468,7 @@ static void order_commit(struct df_req *r) {
         for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
             t = commit_once(r, &o);
         if (t == TX_RETRY)
-            answer_reason(r, 7, "下单失败", "busy");
+            resp_res_reason(r, 7, "下单失败", "busy");
         rc = t == TX_DONE ? 0 : t == TX_FAILED ? -1 : 1;
     }
     if (rc > 0 && o.idem_key) {

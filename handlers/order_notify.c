@@ -15,6 +15,15 @@
 #include "order.h"
 #include "payment.h"
 
+/* The fields as the verifier takes them; *n is how many. */
+static struct alipay_param *alipay_fields(struct df_req *r, const struct params *in, size_t *n) {
+    struct alipay_param *p = arena_alloc(&r->arena, sizeof(*p) * (in->count ? in->count : 1));
+    *n = 0;
+    for (const struct param *q = in->head; q; q = q->next)
+        p[(*n)++] = (struct alipay_param){q->key, q->val};
+    return p;
+}
+
 static const char *field(const struct alipay_param *p, size_t n, const char *key) {
     for (size_t i = 0; i < n; i++)
         if (strcmp(p[i].key, key) == 0)
@@ -28,10 +37,8 @@ static int apply_notify(struct df_req *r, const char **why) {
     struct pay_order o;
     int64_t cents;
     int rc;
-    size_t n = 0;
-    struct alipay_param *p = arena_alloc(&r->arena, sizeof(*p) * (r->body.count ? r->body.count : 1));
-    for (const struct param *q = r->body.head; q; q = q->next)
-        p[n++] = (struct alipay_param){q->key, q->val};
+    size_t n;
+    struct alipay_param *p = alipay_fields(r, &r->body, &n);
     if (!app->alipay_key) {
         *why = "payment is off";
         return 0;
@@ -90,11 +97,9 @@ static void order_notify(struct df_req *r) {
  *   4 {"errmsg":"支付失败","reason":"bad_signature"} */
 static void order_return(struct df_req *r) {
     struct pay_order o;
-    size_t n = 0;
+    size_t n;
     int rc;
-    struct alipay_param *p = arena_alloc(&r->arena, sizeof(*p) * (r->query.count ? r->query.count : 1));
-    for (const struct param *q = r->query.head; q; q = q->next)
-        p[n++] = (struct alipay_param){q->key, q->val};
+    struct alipay_param *p = alipay_fields(r, &r->query, &n);
     const char *id = params_get(&r->query, "out_trade_no");
     if (!r->app->alipay_key || !alipay_verify_notify(r->app->alipay_key, p, n) || !id ||
         !order_id_valid(id, strlen(id))) {

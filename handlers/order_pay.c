@@ -30,15 +30,6 @@
 #define PAY_EXPIRY_MARGIN_S 60
 #define CHECK_ANSWER_TTL_MS 2000
 
-static void answer_reason(struct df_req *r, int res, const char *msg, const char *reason) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", res);
-    cJSON_AddStringToObject(o, "errmsg", msg);
-    if (reason)
-        cJSON_AddStringToObject(o, "reason", reason);
-    resp_json(r, 200, o);
-}
-
 /* Login, the id and the order, as pay and check both need them: 1 with
  * the user's Alipay order in *o, 0 answered, -1 failure. */
 static int own_alipay_order(struct df_req *r, struct pay_order *o) {
@@ -53,11 +44,11 @@ static int own_alipay_order(struct df_req *r, struct pay_order *o) {
     }
     if ((rc = pay_order_find(r, id, uid, o)) <= 0) {
         if (rc == 0)
-            answer_reason(r, 2, PAY_BAD_ORDER_MSG, "not_found");
+            resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "not_found");
         return rc;
     }
     if (o->pay_method != PAY_ALIPAY) {
-        answer_reason(r, 2, PAY_BAD_ORDER_MSG, "not_alipay");
+        resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "not_alipay");
         return 0;
     }
     if (!r->app->alipay_app_key) {
@@ -76,14 +67,14 @@ static void order_pay(struct df_req *r) {
     if (own_alipay_order(r, &o) <= 0)
         goto out;
     if (o.status != ORDER_UNPAID) {
-        answer_reason(r, 2, PAY_BAD_ORDER_MSG, o.status == ORDER_CANCELLED ? "expired" : "not_unpaid");
+        resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, o.status == ORDER_CANCELLED ? "expired" : "not_unpaid");
         goto out;
     }
     /* Alipay's trade must close before expiry cancels the order, so a
      * buyer can never pay an order whose stock went back on sale */
     long long left_min = (c->order_ttl - o.age_s - PAY_EXPIRY_MARGIN_S) / 60;
     if (left_min < 1) {
-        answer_reason(r, 2, PAY_BAD_ORDER_MSG, "expired");
+        resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "expired");
         goto out;
     }
     money_format(o.amount, amount);
@@ -201,7 +192,7 @@ static void answer_check(struct df_req *r, int res, const char *reason) {
     if (res == 3)
         resp_res_ok(r, 3, "支付成功");
     else
-        answer_reason(r, res, res == 5 ? "等待支付" : "支付失败", reason);
+        resp_res_reason(r, res, res == 5 ? "等待支付" : "支付失败", reason);
 }
 
 /* The answer a recent query left for this order: 1 answered, 0 none. */
