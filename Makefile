@@ -117,7 +117,6 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
-	@bench/orders.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -47,12 +47,13 @@ PY
 # plugin's JSON 404, touching no backend) or cart_add (SKU $SKU, count 1).
 wrk_run() {
     if [ "$1" = cart_add ]; then
-        DF_BENCH_METHOD=POST DF_BENCH_BODY="sku_id=$SKU&count=1" \
-            wrk -t2 -c"$2" -d"${3}s" -s bench/cart.lua "$BASE/cart/add"
+        DF_BENCH_METHOD=POST DF_BENCH_BODY="sku_id=$SKU&count=1" DF_BENCH_STATUS=200 DF_BENCH_EXPECT='"res":5' \
+            wrk -t2 -c"$2" -d"${3}s" -s bench/req.lua "$BASE/cart/add"
     else
-        DF_BENCH_METHOD=GET DF_BENCH_BODY="" wrk -t2 -c"$2" -d"${3}s" -s bench/cart.lua "$BASE/bench/no-such-route"
+        DF_BENCH_METHOD=GET DF_BENCH_BODY="" DF_BENCH_STATUS=404 DF_BENCH_EXPECT="" \
+            wrk -t2 -c"$2" -d"${3}s" -s bench/req.lua "$BASE/bench/no-such-route"
     fi
 }
 
-# field NAME "RESULT ..." line from bench/cart.lua
+# field NAME "RESULT ..." line from bench/req.lua or bench/order.lua
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }

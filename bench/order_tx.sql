@@ -1,5 +1,5 @@
 -- The order transaction of POST /order/commit for one SKU, count 1, as a
--- stored procedure: bench/orders.sh calls it with mariadb-slap to measure
+-- stored procedure: bench/run.sh calls it with mariadb-slap to measure
 -- the database alone. mode: 1 pessimistic, 2 optimistic, 3 guarded — the
 -- statements each mode of handlers/order_commit.c runs, in its order
 -- (one SKU: the handler's JSON_TABLE reads become plain ones).

@@ -1,67 +1,262 @@
 #!/usr/bin/env bash
-# make bench: POST /cart/add against a route that touches no backend (an
-# unknown path, answered by the plugin's JSON 404), through nginx, on a
+# make bench: one table of every hot route through nginx, each next to a
+# route that touches no backend (an unknown path, answered by the plugin's
+# JSON 404) measured in the same run at the same connection count, on a
 # private stack (free ports, temporary state, torn down whatever happens).
 #
+# Rows, at each connection count: the no-backend route; the home page's HTML
+# (nginx alone); POST /cart/add; the JSON reads behind the cart, goods,
+# home and list pages; POST /order/commit on one hot SKU and spread over
+# 100 SKUs in each locking mode (every order a distinct buyer's); then, per
+# mode, 200 buyers racing for a stock of 50. An answer with the wrong status
+# or body is an error. After the table: the uWSGI workers' resident memory
+# and the bare order transaction (MariaDB alone, no HTTP) for scale.
+#
 #   DF_BENCH_CONNS="8 32 64"   connection counts (wrk -t2 each)
-#   DF_BENCH_SECONDS=10        duration of each measured run
-#   DF_BENCH_OUT=path          where the markdown table goes
+#   DF_BENCH_SECONDS=8         duration of each read and cart run
+#   DF_BENCH_ORDER_SECONDS=4   duration of each order run
+#   DF_BENCH_MODES="guarded pessimistic optimistic"
+#   DF_BENCH_BUYERS=200 DF_BENCH_STOCK=50   the race
+#   DF_BENCH_SLAP_CONC=8       connections of the bare order loop
+#   DF_BENCH_OUT=path          where the markdown goes
 #                              (default build/bench/results-<time>.md)
 # Other work on the machine distorts the numbers: the load average is
 # printed with the results; rerun on a quiet machine to compare.
 set -uo pipefail
 
 CONNS=${DF_BENCH_CONNS:-"8 32 64"}
-SECS=${DF_BENCH_SECONDS:-10}
+SECS=${DF_BENCH_SECONDS:-8}
+ORDER_SECS=${DF_BENCH_ORDER_SECONDS:-4}
+MODES=${DF_BENCH_MODES:-"guarded pessimistic optimistic"}
+RACE_BUYERS=${DF_BENCH_BUYERS:-200}
+RACE_STOCK=${DF_BENCH_STOCK:-50}
+SLAP_CONC=${DF_BENCH_SLAP_CONC:-8}
 STAMP=$(date +%Y%m%d-%H%M%S)
 SKU=1
 . "$(dirname "$0")/lib.sh"
 OUT=${DF_BENCH_OUT:-$ROOT/build/bench/results-$STAMP.md}
 mkdir -p "$(dirname "$OUT")"
+WORK=$(mktemp -d /tmp/dailyfresh-bench-work.XXXXXX)
 
 bench_stack_start
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
 uid=$BENCH_UID
-csrf=$DF_BENCH_CSRF
-# stock high enough that no add is refused during the runs
-sqlq "UPDATE df_goods_sku SET stock = 2000000000 WHERE id = $SKU"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
-check=$(curl -s -X POST -H "Cookie: $DF_BENCH_COOKIE" -H "X-CSRFToken: $csrf" -d "sku_id=$SKU&count=1" "$BASE/cart/add")
+# SKU 1: stock no add or order can exhaust; the bench user's cart holds 3 lines
+sqlq "UPDATE df_goods_sku SET stock = 2000000000 WHERE id = $SKU"
+rcli HSET "cart_$uid" 2 1 3 2 >/dev/null
+TYPE=$(sqlq "SELECT type_id FROM df_goods_sku WHERE id = $SKU")
+# 100 SKUs of their own (the demo data has 33), online, stock for every run
+sqlq "INSERT INTO df_goods_sku (name, \`desc\`, price, unite, image, stock, sales, status, goods_id, type_id,
+        create_time, update_time, is_delete)
+      SELECT CONCAT('bench ', seq), 'bench', 9.90, 'kg', 'images/goods/bench.svg', 1000000000, 0, 1,
+        (SELECT MIN(id) FROM df_goods), (SELECT MIN(id) FROM df_goods_type), NOW(6), NOW(6), 0
+      FROM seq_1_to_100"
+FIRST100=$(sqlq "SELECT MIN(id) FROM df_goods_sku WHERE name LIKE 'bench %'")
+
+check=$(curl -s -X POST -H "Cookie: $DF_BENCH_COOKIE" -H "X-CSRFToken: $DF_BENCH_CSRF" -d "sku_id=$SKU&count=1" "$BASE/cart/add")
 echo "== one add by hand: $check"
 case "$check" in *'"res":5'*) ;; *) echo "bench: /cart/add did not succeed; giving up" >&2; exit 1 ;; esac
 
+# route table: name | method | path | body | status | expected body text
+ROUTES=(
+    "GET unknown path (no backend)|GET|/bench/no-such-route||404|\"error\""
+    "GET /index (page HTML, nginx)|GET|/index||200|<html"
+    "POST /cart/add|POST|/cart/add|sku_id=$SKU&count=1|200|\"res\":5"
+    "GET /api/cart (cart read)|GET|/api/cart||200|\"total_count\""
+    "GET /api/goods/$SKU (goods detail)|GET|/api/goods/$SKU||200|\"sku\""
+    "GET /api/index (home)|GET|/api/index||200|\"types\""
+    "GET /api/list/$TYPE/1?sort=price (list)|GET|/api/list/$TYPE/1?sort=price||200|\"skus\""
+)
+
+# route_run ROUTE-SPEC CONNS SECONDS -> RESULT line
+route_run() {
+    local name method path body status expect
+    IFS='|' read -r name method path body status expect <<<"$1"
+    DF_BENCH_METHOD=$method DF_BENCH_BODY=$body DF_BENCH_STATUS=$status DF_BENCH_EXPECT=$expect \
+        wrk -t2 -c"$2" -d"${3}s" -s bench/req.lua "$BASE$path" | grep '^RESULT'
+}
+
+errors_of() { # RESULT line -> every kind of error, summed
+    echo $(( $(field unexpected "$1") + $(field socket_errors "$1") + $(field timeouts "$1") ))
+}
+
+declare -A BASELINE
+ROWS=()
+row() { # name conns RESULT-line check-text
+    local rps ratio
+    rps=$(field rps "$3")
+    ratio=$(awk -v a="$rps" -v b="${BASELINE[$2]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+    ROWS+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' "$1" "$2" "$rps" "$(field p50_ms "$3")" \
+        "$(field p99_ms "$3")" "$(errors_of "$3")" "$ratio" "$4")")
+}
+
+# the uWSGI workers' resident memory (VmRSS now, VmHWM the peak), in kB
+RSS_NOTES=()
+worker_rss() { # label
+    local max_rss=0 max_hwm=0 n=0 pidfile master kid rss hwm
+    for pidfile in "$VAR"/run/uwsgi-*.pid; do
+        master=$(cat "$pidfile")
+        for kid in $(cat /proc/"$master"/task/*/children 2>/dev/null); do
+            grep -q worker /proc/"$kid"/cmdline 2>/dev/null || continue
+            rss=$(awk '/^VmRSS/ { print $2 }' /proc/"$kid"/status)
+            hwm=$(awk '/^VmHWM/ { print $2 }' /proc/"$kid"/status)
+            n=$((n + 1))
+            [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+            [ "$hwm" -gt "$max_hwm" ] && max_hwm=$hwm
+        done
+    done
+    RSS_NOTES+=("| $1 | $n | $max_rss | $max_hwm |")
+}
+
 echo "== warm-up"
-wrk_run notfound 8 2 >/dev/null
-wrk_run cart_add 8 2 >/dev/null
-before=$(rcli HGET "cart_$uid" "$SKU")
+for spec in "${ROUTES[@]}"; do route_run "$spec" 8 1 >/dev/null; done
+cart_before=$(rcli HGET "cart_$uid" "$SKU")
+cart_adds=0
+
+for c in $CONNS; do
+    echo "== reads and cart, $c connections"
+    for spec in "${ROUTES[@]}"; do
+        res=$(route_run "$spec" "$c" "$SECS")
+        [ -n "$res" ] || { echo "bench: wrk gave no result for ${spec%%|*} at $c connections" >&2; exit 1; }
+        name=${spec%%|*}
+        case $name in
+            GET\ unknown*) BASELINE[$c]=$(field rps "$res"); row "$name" "$c" "$res" "all 404 JSON, as it should" ;;
+            POST\ /cart/add) cart_adds=$((cart_adds + $(field requests "$res"))); row "$name" "$c" "$res" "" ;;
+            *) row "$name" "$c" "$res" "" ;;
+        esac
+    done
+done
+cart_after=$(rcli HGET "cart_$uid" "$SKU")
+worker_rss "after the reads and cart adds (locking guarded)"
+
+# --- orders -------------------------------------------------------------
+restart_uwsgi() { # mode
+    DF_UWSGI_ARGS="--dailyfresh-order-locking $1" scripts/stack.sh stop-uwsgi >/dev/null 2>&1
+    DF_UWSGI_ARGS="--dailyfresh-order-locking $1" scripts/stack.sh start-uwsgi >/dev/null 2>&1 || {
+        echo "bench: uWSGI did not start with locking $1" >&2; exit 1; }
+    for _ in $(seq 1 50); do
+        curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$BASE/healthz" | grep -q 200 && return 0
+        sleep 0.2
+    done
+    echo "bench: the stack is not healthy with locking $1" >&2
+    exit 1
+}
+
+buyers() { # tag n skus first_sku -> file of "sessionid csrftoken addr_id sku_id"
+    "$PY" bench/buyers.py "$VAR/run/mysqld.sock" "$VAR/run/redis.sock" "$@" >"$WORK/$1.txt" ||
+        { echo "bench: cannot create buyers $1" >&2; exit 1; }
+    echo "$WORK/$1.txt"
+}
+
+orders_of() { # tag -> order rows of that tag's buyers
+    sqlq "SELECT COUNT(*) FROM df_order_info o JOIN df_user u ON u.id = o.user_id WHERE u.username LIKE 'b$1\\_%'"
+}
+
+order_run() { # mode tag skus first_sku conns -> adds a row
+    local f res
+    # every order a new buyer's: enough of them for well over the expected rate
+    f=$(buyers "$2" $((ORDER_SECS * 3000)) "$3" "$4")
+    res=$(DF_BENCH_BUYERS=$f DF_BENCH_THREADS=2 wrk -t2 -c"$5" -d"${ORDER_SECS}s" -s bench/order.lua \
+        "$BASE/order/commit" | grep '^RESULT')
+    [ -n "$res" ] || { echo "bench: wrk gave no result for orders ($1, $3 SKUs, $5 connections)" >&2; exit 1; }
+    local placed
+    placed=$(orders_of "$2")
+    local errs=$(( $(field non2xx "$res") + $(field socket_errors "$res") + $(field timeouts "$res") \
+        + $(field not_res5 "$res") ))
+    local label="one hot SKU"
+    [ "$3" -gt 1 ] && label="$3 SKUs"
+    local short=""
+    [ "$(field buyers_short "$res")" != 0 ] && short=", buyers ran out ($(field buyers_short "$res") reused)"
+    ROWS+=("$(printf '| POST /order/commit, %s, %s | %s | %s | %s | %s | %s | %s | %s orders written%s |' "$label" "$1" \
+        "$5" "$(field rps "$res")" "$(field p50_ms "$res")" "$(field p99_ms "$res")" "$errs" \
+        "$(awk -v a="$(field rps "$res")" -v b="${BASELINE[$5]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')" \
+        "$placed" "$short")")
+}
+
+race_run() { # mode -> adds a row
+    sqlq "UPDATE df_goods_sku SET stock = $RACE_STOCK, sales = 0 WHERE id = $SKU"
+    local f r stock sales
+    f=$(buyers "race$1" "$RACE_BUYERS" 1 "$SKU")
+    r=$("$PY" bench/order_race.py "$BASE" "$f" "addr_id={addr}&pay_method=1&sku_ids=$SKU")
+    read -r stock sales <<<"$(sqlq "SELECT stock, sales FROM df_goods_sku WHERE id = $SKU")"
+    ROWS+=("$("$PY" - "$r" "$1" "$stock" "$sales" "$(orders_of "race$1")" "$RACE_STOCK" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+mode, stock, sales, rows, want = sys.argv[2:7]
+res = r["res"]
+errors = sum(v for k, v in res.items() if k not in ("5", "6")) + r["http_errors"]
+won = res.get("5", 0)
+verdict = "as it should" if (won, stock, sales, rows) == (int(want), "0", want, want) else "WRONG"
+print(f"| race: {r['buyers']} buyers vs stock {want}, {mode} | {r['buyers']} | {r['buyers'] * 1000 / r['wall_ms']:.0f}"
+      f" | {r['p50_ms']} | {r['p99_ms']} | {errors} | | all settled in {r['wall_ms']} ms: {won} res 5, "
+      f"{res.get('6', 0)} res 6; stock {stock}, sales {sales}, {rows} orders: {verdict} |")
+PY
+)")
+    sqlq "UPDATE df_goods_sku SET stock = 2000000000 WHERE id = $SKU"
+}
+
+ADDR=$(sqlq "INSERT INTO df_address (receiver, addr, zip_code, phone, is_default, user_id, create_time,
+        update_time, is_delete) VALUES ('bench', 'bench street', '100000', '13800000000', 1, $uid, NOW(6),
+        NOW(6), 0); SELECT LAST_INSERT_ID();")
+mariadb --no-defaults --socket="$VAR/run/mysqld.sock" -uroot dailyfresh <"$ROOT/bench/order_tx.sql" ||
+    { echo "bench: cannot create the bench procedure" >&2; exit 1; }
+BARE=()
+bare_run() { # mode skus first_sku -> adds a row: the same transaction, no HTTP
+    local mode_n sku_expr="$3" n_tx=$((SLAP_CONC * 500)) t0 t1
+    case $1 in pessimistic) mode_n=1 ;; optimistic) mode_n=2 ;; *) mode_n=3 ;; esac
+    [ "$2" -gt 1 ] && sku_expr="$3 + FLOOR(RAND() * $2)"
+    t0=$(date +%s.%N)
+    mariadb-slap --no-defaults --socket="$VAR/run/mysqld.sock" -uroot --create-schema=dailyfresh --no-drop \
+        --concurrency="$SLAP_CONC" --number-of-queries="$n_tx" --iterations=1 \
+        --query="CALL df_bench_order($mode_n, $sku_expr, $uid, $ADDR)" >"$WORK/slap.txt" 2>&1 ||
+        { cat "$WORK/slap.txt" >&2; echo "bench: mariadb-slap failed" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    BARE+=("| $1 | $2 | $(awk -v n="$n_tx" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') |")
+}
+
+for mode in $MODES; do
+    echo "== orders, locking $mode"
+    restart_uwsgi "$mode"
+    # warm-up orders, so every worker has its connections and statements
+    wf=$(buyers "warm$mode" 64 1 "$FIRST100")
+    DF_BENCH_BUYERS=$wf wrk -t2 -c8 -d1s -s bench/order.lua "$BASE/order/commit" >/dev/null
+    for c in $CONNS; do
+        order_run "$mode" "hot$mode$c" 1 "$SKU" "$c"
+        order_run "$mode" "many$mode$c" 100 "$FIRST100" "$c"
+    done
+    race_run "$mode"
+    worker_rss "after the orders, locking $mode"
+    bare_run "$mode" 1 "$SKU"
+    bare_run "$mode" 100 "$FIRST100"
+done
 
 {
-    echo "bench $STAMP: wrk -t2, ${SECS} s per run, nginx -> 2 uWSGI instances (4 workers x 2 threads each)"
-    echo "machine: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "bench $STAMP: nginx -> 2 uWSGI instances (4 workers x 2 threads each), wrk -t2;"
+    echo "${SECS} s per read and cart run, ${ORDER_SECS} s per order run"
+    echo "machine: $(nproc) cores, load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    echo "| conns | route | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors/timeouts |"
+    echo "| route | conns | req/s | p50 ms | p99 ms | errors | share of no-backend | checked |"
     echo "|---|---|---|---|---|---|---|---|"
-} >"$OUT"
-ratios=()
-total_adds=0
-for c in $CONNS; do
-    nf=$(wrk_run notfound "$c" "$SECS" | grep '^RESULT')
-    ca=$(wrk_run cart_add "$c" "$SECS" | grep '^RESULT')
-    [ -n "$nf" ] && [ -n "$ca" ] || { echo "bench: wrk gave no result at $c connections" >&2; exit 1; }
-    printf '| %s | GET unknown path (404, no backend) | %s | %s | %s | %s | %s (all 404, expected) | %s/%s |\n' "$c" \
-        "$(field rps "$nf")" "$(field p50_ms "$nf")" "$(field p99_ms "$nf")" "$(field max_ms "$nf")" \
-        "$(field non2xx "$nf")" "$(field socket_errors "$nf")" "$(field timeouts "$nf")" >>"$OUT"
-    printf '| %s | POST /cart/add | %s | %s | %s | %s | %s | %s/%s |\n' "$c" \
-        "$(field rps "$ca")" "$(field p50_ms "$ca")" "$(field p99_ms "$ca")" "$(field max_ms "$ca")" \
-        "$(field non2xx "$ca")" "$(field socket_errors "$ca")" "$(field timeouts "$ca")" >>"$OUT"
-    ratios+=("$c: $(awk -v a="$(field rps "$ca")" -v b="$(field rps "$nf")" 'BEGIN { printf "%.0f %%", 100 * a / b }')")
-    total_adds=$((total_adds + $(field requests "$ca")))
-done
-after=$(rcli HGET "cart_$uid" "$SKU")
-{
+    printf '%s\n' "${ROWS[@]}"
     echo
-    echo "/cart/add req/s as a share of the no-backend route's: ${ratios[*]}"
-    echo "cart count grew by $((after - before)) for $total_adds adds wrk counted (in-flight requests at the end of a run also land)"
-    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >>"$OUT"
+    echo "Errors: socket errors, timeouts, and answers with another status or body (an order not res 5)."
+    echo "The cart count of SKU $SKU grew by $((cart_after - cart_before)) for $cart_adds adds counted by wrk"
+    echo "(requests in flight when a run ends also land)."
+    echo
+    echo "uWSGI worker processes' resident memory, kB (largest of the 8 workers):"
+    echo
+    echo "| when | workers | VmRSS | VmHWM (peak) |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${RSS_NOTES[@]}"
+    echo
+    echo "For scale, the order transaction with no HTTP: the same statements in a stored procedure,"
+    echo "mariadb-slap --concurrency=$SLAP_CONC:"
+    echo
+    echo "| locking | SKUs | tx/s |"
+    echo "|---|---|---|"
+    printf '%s\n' "${BARE[@]}"
+} >"$OUT"
 cat "$OUT"
 echo "(saved to $OUT)"

@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
+#include "rds.h"
 #include "req.h"
 
 #define CART_LOGIN_MSG "请先登录"
@@ -19,9 +20,17 @@ int cart_value_parse(const char *s, size_t len, long long *out);
 /* Sum of the stored counts in an HVALS reply; unreadable values count 0. */
 long long cart_hvals_sum(const redisReply *vals);
 
-/* The sum of the counts in cart_<uid> into *total: 0, or -1 on failure
- * (recorded). The header badge and the index page show it. */
-int cart_total(struct df_req *r, long long uid, long long *total);
+/* The session's user (0 without a session) and its cart, in one round
+ * trip: cmd "HVALS" or "HGETALL" gives *cart that reply (NULL without a
+ * session). viewed_sku > 0 also records a view in the user's history.
+ * 0, or -1 on failure (recorded). Sets the request's user as
+ * session_user does. */
+int cart_session_read(struct df_req *r, const char *cmd, long long viewed_sku, long long *uid,
+                      redisReply **cart);
+/* The same in two halves (lib/rds.h: rds_eval_start), so a statement can
+ * run while Redis works. */
+int cart_session_start(struct df_req *r, struct rds_call *call, const char *cmd, long long viewed_sku);
+int cart_session_finish(struct df_req *r, struct rds_call *call, long long *uid, redisReply **cart);
 
 /* GET /cart and GET /cart/count (cart_view.c) */
 void cart_show(struct df_req *r);

@@ -1,6 +1,7 @@
 /* Helpers of the cart handlers (declared in cart.h); no routes here. */
 #include "cart.h"
 #include "rds.h"
+#include "session.h"
 
 int cart_count_parse(const char *s, long long *out) {
     long long v = 0;
@@ -44,10 +45,64 @@ long long cart_hvals_sum(const redisReply *vals) {
     return sum;
 }
 
-int cart_total(struct df_req *r, long long uid, long long *total) {
-    redisReply *vals = rds_cmd(r, "HVALS cart_%lld", uid);
-    if (!vals)
-        return -1;
-    *total = cart_hvals_sum(vals);
+/* The session's user and its cart in one round trip, for the reads that
+ * need both (each lookup is a thread switch on both sides, see
+ * docs/performance.md). KEYS[1] the session key; ARGV[1] HVALS or HGETALL;
+ * ARGV[2], when given, a SKU id put at the head of history_<uid> (LREM,
+ * LPUSH, LTRIM 0 4: five kept, newest first, no duplicates).
+ * Returns {uid, the cart reply}, or {0} without a session. The user id is
+ * read by the rule session_user applies. */
+static struct rds_script session_cart_script = RDS_SCRIPT(
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if type(v) ~= 'string' or #v > 15 or not string.find(v, '^%d+$') then return {0} end\n"
+    "local uid = string.format('%d', tonumber(v))\n"
+    "if uid == '0' then return {0} end\n"
+    "if ARGV[2] then\n"
+    "  local h = 'history_' .. uid\n"
+    "  redis.call('LREM', h, 0, ARGV[2])\n"
+    "  redis.call('LPUSH', h, ARGV[2])\n"
+    "  redis.call('LTRIM', h, 0, 4)\n"
+    "end\n"
+    "return {uid, redis.call(ARGV[1], 'cart_' .. uid)}\n");
+
+int cart_session_start(struct df_req *r, struct rds_call *call, const char *cmd, long long viewed_sku) {
+    const char **argv, *key = session_key(r);
+    call->argc = 0;
+    if (!key || (r->user_checked && r->user_id == 0))
+        return 0; /* no session to look up: finish answers "nobody" */
+    argv = arena_alloc(&r->arena, sizeof(char *) * 3);
+    argv[0] = key;
+    argv[1] = cmd;
+    argv[2] = viewed_sku > 0 ? arena_printf(&r->arena, "%lld", viewed_sku) : NULL;
+    return rds_eval_start(r, call, &session_cart_script, 1, argv[2] ? 2 : 1, argv);
+}
+
+int cart_session_finish(struct df_req *r, struct rds_call *call, long long *uid, redisReply **cart) {
+    long long id = 0;
+    *cart = NULL;
+    if (call->argc > 0) {
+        redisReply *rep = rds_eval_finish(r, call);
+        if (!rep)
+            return -1;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+            (rep->elements == 2 && (rds_reply_ll(rep->element[0], &id) < 0 || id <= 0 ||
+                                    rep->element[1]->type != REDIS_REPLY_ARRAY))) {
+            req_fail(r, 500, "redis", "session cart script: unexpected reply");
+            return -1;
+        }
+        if (rep->elements == 2)
+            *cart = rep->element[1];
+    }
+    r->user_checked = 1;
+    r->user_id = id;
+    *uid = id;
     return 0;
+}
+
+int cart_session_read(struct df_req *r, const char *cmd, long long viewed_sku, long long *uid,
+                      redisReply **cart) {
+    struct rds_call call;
+    if (cart_session_start(r, &call, cmd, viewed_sku) < 0)
+        return -1;
+    return cart_session_finish(r, &call, uid, cart);
 }

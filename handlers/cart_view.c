@@ -36,14 +36,14 @@ struct entry {
 
 static cJSON *item_json(const struct db_rows *rows, long long count, const char *amount) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, 1));
+    json_add_int(o, "id", db_ll(rows, 1));
     cJSON_AddStringToObject(o, "name", db_str(rows, 2));
     cJSON_AddStringToObject(o, "price", db_str(rows, 3));
     cJSON_AddStringToObject(o, "unite", db_str(rows, 4));
     cJSON_AddStringToObject(o, "image", db_str(rows, 5));
-    cJSON_AddNumberToObject(o, "stock", (double)db_ll(rows, 6));
-    cJSON_AddNumberToObject(o, "status", (double)db_ll(rows, 7));
-    cJSON_AddNumberToObject(o, "count", (double)count);
+    json_add_int(o, "stock", db_ll(rows, 6));
+    json_add_int(o, "status", db_ll(rows, 7));
+    json_add_int(o, "count", count);
     cJSON_AddStringToObject(o, "amount", amount);
     return o;
 }
@@ -92,15 +92,13 @@ void cart_show(struct df_req *r) {
     struct db_rows rows;
     int rc, ok = 0;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 1);
+    json_add_int(o, "res", 1);
     cJSON *items = cJSON_AddArrayToObject(o, "items"); /* borrowed: o owns it */
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+    redisReply *all;
+    if (cart_session_read(r, "HGETALL", 0, &uid, &all) < 0)
         goto out;
-    redisReply *all = rds_cmd(r, "HGETALL cart_%lld", uid);
-    if (!all)
-        goto out;
-    if (all->type != REDIS_REPLY_ARRAY) {
-        req_fail(r, 500, "redis", "HGETALL: unexpected reply");
+    if (uid == 0) {
+        resp_res_err(r, 0, CART_LOGIN_MSG);
         goto out;
     }
     size_t n = all->elements / 2;
@@ -136,7 +134,7 @@ void cart_show(struct df_req *r) {
         if (drop_missing(r, uid, e, n) < 0)
             goto out;
     }
-    cJSON_AddNumberToObject(o, "total_count", (double)total_count);
+    json_add_int(o, "total_count", total_count);
     money_format(total_price, money);
     cJSON_AddStringToObject(o, "total_price", money);
     ok = 1;
@@ -145,10 +143,12 @@ out:
 }
 
 void cart_count(struct df_req *r) {
-    long long uid, total;
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0 || cart_total(r, uid, &total) < 0)
-        goto out;
-    cJSON_AddNumberToObject(resp_res(r, 1), "total_count", (double)total);
-out:
-    return;
+    long long uid;
+    redisReply *vals;
+    if (cart_session_read(r, "HVALS", 0, &uid, &vals) < 0)
+        return;
+    if (uid == 0)
+        resp_res_err(r, 0, CART_LOGIN_MSG);
+    else
+        cJSON_AddNumberToObject(resp_res(r, 1), "total_count", (double)cart_hvals_sum(vals));
 }

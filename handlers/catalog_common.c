@@ -3,14 +3,14 @@
 
 cJSON *sku_json(const struct db_rows *rows, unsigned c) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, c));
+    json_add_int(o, "id", db_ll(rows, c));
     cJSON_AddStringToObject(o, "name", db_str(rows, c + 1));
     cJSON_AddStringToObject(o, "desc", db_str(rows, c + 2));
     cJSON_AddStringToObject(o, "price", db_str(rows, c + 3));
     cJSON_AddStringToObject(o, "unite", db_str(rows, c + 4));
     cJSON_AddStringToObject(o, "image", db_str(rows, c + 5));
-    cJSON_AddNumberToObject(o, "stock", (double)db_ll(rows, c + 6));
-    cJSON_AddNumberToObject(o, "sales", (double)db_ll(rows, c + 7));
+    json_add_int(o, "stock", db_ll(rows, c + 6));
+    json_add_int(o, "sales", db_ll(rows, c + 7));
     return o;
 }
 

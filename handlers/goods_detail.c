@@ -13,95 +13,95 @@
 #include "cart.h"
 #include "handlers.h"
 
-#define HISTORY_KEEP "4" /* LTRIM 0 4: five entries */
+/* Everything the page shows in one statement (one round trip instead of
+ * four; MariaDB's query cache answers it until a table changes). Each row
+ * says its part; seq keeps each part's order. Columns: part, seq, the
+ * SKU_COLS, then e1..e8:
+ *   1 the SKU     e: status, goods id, name, detail, type id, name, logo, image
+ *   2 same SPU    (other online SKUs of its goods, by id)
+ *   3 newest      (the 2 newest online SKUs of its type)
+ *   4 comment     e: username, comment, time (newest first, 20) */
+#define COL_SKU 2
+#define COL_E (COL_SKU + SKU_NCOLS)
+static const char detail_sql[] =
+    "SELECT * FROM ("
+    " SELECT 1 AS part, 0 AS seq, " SKU_COLS ", s.status AS e1, g.id AS e2, g.name AS e3, g.detail AS e4,"
+    "  t.id AS e5, t.name AS e6, t.logo AS e7, t.image AS e8"
+    "  FROM df_goods_sku s JOIN df_goods g ON g.id = s.goods_id JOIN df_goods_type t ON t.id = s.type_id"
+    "  WHERE s.id = ?"
+    " UNION ALL"
+    " SELECT 2, ROW_NUMBER() OVER (ORDER BY s.id), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    "  FROM df_goods_sku s JOIN df_goods_sku me ON me.id = ? AND s.goods_id = me.goods_id"
+    "  WHERE s.id <> me.id AND s.status = 1"
+    " UNION ALL"
+    " (SELECT 3, ROW_NUMBER() OVER (ORDER BY s.id DESC), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  NULL FROM df_goods_sku s JOIN df_goods_sku me ON me.id = ? AND s.type_id = me.type_id"
+    "  WHERE s.status = 1 ORDER BY s.id DESC LIMIT 2)"
+    " UNION ALL"
+    " (SELECT 4, ROW_NUMBER() OVER (ORDER BY og.update_time DESC, og.id DESC),"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  u.username, og.comment, DATE_FORMAT(og.update_time, '%Y-%m-%d %H:%i:%s'), NULL, NULL, NULL, NULL, NULL"
+    "  FROM df_order_goods og JOIN df_order_info o ON o.order_id = og.order_id JOIN df_user u ON u.id = o.user_id"
+    "  WHERE og.sku_id = ? AND og.comment <> '' ORDER BY og.update_time DESC, og.id DESC LIMIT 20)"
+    ") u ORDER BY part, seq";
 
-static const char sku_sql[] =
-    "SELECT " SKU_COLS ", s.status, g.id, g.name, g.detail, t.id, t.name, t.logo, t.image"
-    " FROM df_goods_sku s JOIN df_goods g ON g.id = s.goods_id JOIN df_goods_type t ON t.id = s.type_id"
-    " WHERE s.id = ?";
-static const char same_spu_sql[] = "SELECT " SKU_COLS " FROM df_goods_sku s"
-                                   " WHERE s.goods_id = ? AND s.id <> ? AND s.status = 1 ORDER BY s.id";
-static const char newest_sql[] = "SELECT " SKU_COLS " FROM df_goods_sku s WHERE s.type_id = ? AND s.status = 1"
-                                 " ORDER BY s.id DESC LIMIT 2";
-static const char comments_sql[] =
-    "SELECT u.username, og.comment, DATE_FORMAT(og.update_time, '%Y-%m-%d %H:%i:%s')"
-    " FROM df_order_goods og JOIN df_order_info o ON o.order_id = og.order_id JOIN df_user u ON u.id = o.user_id"
-    " WHERE og.sku_id = ? AND og.comment <> '' ORDER BY og.update_time DESC, og.id DESC LIMIT 20";
-
-static int add_comments(struct df_req *r, cJSON *o, long long sku_id) {
-    struct db_rows rows;
-    int rc;
-    cJSON *arr = cJSON_AddArrayToObject(o, "comments");
-    if (db_query(r, &rows, comments_sql, "i", sku_id) < 0)
-        return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "username", db_str(&rows, 0));
-        cJSON_AddStringToObject(c, "comment", db_str(&rows, 1));
-        cJSON_AddStringToObject(c, "time", db_str(&rows, 2));
-        cJSON_AddItemToArray(arr, c);
-    }
-    return rc < 0 ? -1 : 0;
+/* The SKU's own row: its goods and type. */
+static void add_sku(const struct db_rows *rows, cJSON *o) {
+    cJSON_AddItemToObject(o, "sku", sku_json(rows, COL_SKU));
+    cJSON *g = cJSON_AddObjectToObject(o, "goods");
+    json_add_int(g, "id", db_ll(rows, COL_E + 1));
+    cJSON_AddStringToObject(g, "name", db_str(rows, COL_E + 2));
+    cJSON_AddStringToObject(g, "detail", db_str(rows, COL_E + 3));
+    cJSON *t = cJSON_AddObjectToObject(o, "type");
+    json_add_int(t, "id", db_ll(rows, COL_E + 4));
+    cJSON_AddStringToObject(t, "name", db_str(rows, COL_E + 5));
+    cJSON_AddStringToObject(t, "logo", db_str(rows, COL_E + 6));
+    cJSON_AddStringToObject(t, "image", db_str(rows, COL_E + 7));
 }
 
-/* History and cart badge in one round trip: LREM, LPUSH, LTRIM, HVALS. */
-static int record_view(struct df_req *r, long long uid, long long sku_id, long long *cart_total) {
-    redisReply *rep[4];
-    if (rds_append(r, "LREM history_%lld 0 %lld", uid, sku_id) < 0 ||
-        rds_append(r, "LPUSH history_%lld %lld", uid, sku_id) < 0 ||
-        rds_append(r, "LTRIM history_%lld 0 " HISTORY_KEEP, uid) < 0 || rds_append(r, "HVALS cart_%lld", uid) < 0)
-        return -1;
-    for (int i = 0; i < 4; i++)
-        if (!(rep[i] = rds_reply(r)))
-            return -1;
-    for (int i = 0; i < 4; i++) {
-        if (rep[i]->type == REDIS_REPLY_ERROR) {
-            req_fail(r, 500, "redis", rep[i]->str);
-            return -1;
-        }
-    }
-    *cart_total = cart_hvals_sum(rep[3]);
-    return 0;
+static cJSON *comment_json(const struct db_rows *rows) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "username", db_str(rows, COL_E));
+    cJSON_AddStringToObject(c, "comment", db_str(rows, COL_E + 1));
+    cJSON_AddStringToObject(c, "time", db_str(rows, COL_E + 2));
+    return c;
 }
 
 void goods_detail(struct df_req *r) {
     struct db_rows rows;
-    int rc, ok = 0;
-    long long sku_id = r->match.args[0].num, uid, goods_id, type_id, cart_total = 0;
+    int rc, ok = 0, found = 0;
+    long long sku_id = r->match.args[0].num, uid;
+    redisReply *cart;
     cJSON *o = cJSON_CreateObject();
-    if (db_query(r, &rows, sku_sql, "i", sku_id) < 0 || (rc = db_next(&rows)) < 0)
+    cJSON *same = NULL, *newest = NULL, *comments = NULL;
+    if (db_query(r, &rows, detail_sql, "iiii", sku_id, sku_id, sku_id, sku_id) < 0)
         goto out;
-    if (rc == 0 || db_ll(&rows, SKU_NCOLS) != 1) {
+    while ((rc = db_next(&rows)) > 0) {
+        long long part = db_ll(&rows, 0);
+        if (part == 1 && db_ll(&rows, COL_E) == 1) {
+            found = 1;
+            add_sku(&rows, o);
+            same = cJSON_AddArrayToObject(o, "same_spu_skus"); /* borrowed: o owns them */
+            newest = cJSON_AddArrayToObject(o, "new_skus");
+            comments = cJSON_AddArrayToObject(o, "comments");
+        } else if (found && part == 2) {
+            cJSON_AddItemToArray(same, sku_json(&rows, COL_SKU));
+        } else if (found && part == 3) {
+            cJSON_AddItemToArray(newest, sku_json(&rows, COL_SKU));
+        } else if (found && part == 4) {
+            cJSON_AddItemToArray(comments, comment_json(&rows));
+        }
+    }
+    if (rc < 0)
+        goto out;
+    if (!found) {
         resp_error(r, 404, "goods not found");
         goto out;
     }
-    cJSON_AddItemToObject(o, "sku", sku_json(&rows, 0));
-    goods_id = db_ll(&rows, SKU_NCOLS + 1);
-    cJSON *g = cJSON_AddObjectToObject(o, "goods");
-    cJSON_AddNumberToObject(g, "id", (double)goods_id);
-    cJSON_AddStringToObject(g, "name", db_str(&rows, SKU_NCOLS + 2));
-    cJSON_AddStringToObject(g, "detail", db_str(&rows, SKU_NCOLS + 3));
-    type_id = db_ll(&rows, SKU_NCOLS + 4);
-    cJSON *t = cJSON_AddObjectToObject(o, "type");
-    cJSON_AddNumberToObject(t, "id", (double)type_id);
-    cJSON_AddStringToObject(t, "name", db_str(&rows, SKU_NCOLS + 5));
-    cJSON_AddStringToObject(t, "logo", db_str(&rows, SKU_NCOLS + 6));
-    cJSON_AddStringToObject(t, "image", db_str(&rows, SKU_NCOLS + 7));
-    if (db_next(&rows) < 0)
+    /* only a SKU that exists enters the viewer's history */
+    if (cart_session_read(r, "HVALS", sku_id, &uid, &cart) < 0)
         goto out;
-    if (db_query(r, &rows, same_spu_sql, "ii", goods_id, sku_id) < 0 ||
-        sku_rows_add(&rows, cJSON_AddArrayToObject(o, "same_spu_skus")) < 0)
-        goto out;
-    if (db_query(r, &rows, newest_sql, "i", type_id) < 0 ||
-        sku_rows_add(&rows, cJSON_AddArrayToObject(o, "new_skus")) < 0)
-        goto out;
-    if (add_comments(r, o, sku_id) < 0)
-        goto out;
-    if (session_user(r, &uid) < 0)
-        goto out;
-    if (uid > 0 && record_view(r, uid, sku_id, &cart_total) < 0)
-        goto out;
-    cJSON_AddNumberToObject(o, "cart_count", (double)cart_total);
+    json_add_int(o, "cart_count", cart_hvals_sum(cart));
     ok = 1;
 out:
     resp_json_if(r, ok, o);

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "db.h"
+#include "json.h"
 #include "rds.h"
 #include "req.h"
 #include "router.h"

@@ -7,103 +7,106 @@
  *        "cart_count":N}   sum of the cart's counts; 0 when not logged in
  * SKU: {"id","name","desc","price","unite","image","stock","sales"}.
  * Banners are ordered by their `index`; banners of offline SKUs are left
- * out. Four statements whatever the number of types and banners. */
+ * out. One statement and one Redis script whatever the number of types and
+ * banners. */
+#include <stdlib.h>
+
 #include "cart.h"
 #include "catalog.h"
 #include "handlers.h"
 
-static const char types_sql[] = "SELECT id, name, logo, image FROM df_goods_type ORDER BY id";
-static const char type_goods_sql[] = "SELECT " SKU_COLS ", b.type_id, b.display_type"
-                                     " FROM df_index_type_goods b JOIN df_goods_sku s ON s.id = b.sku_id"
-                                     " WHERE s.status = 1 ORDER BY b.type_id, b.`index`, b.id";
-static const char banners_sql[] = "SELECT " SKU_COLS ", b.id, b.image, b.`index`"
-                                  " FROM df_index_banner b JOIN df_goods_sku s ON s.id = b.sku_id"
-                                  " WHERE s.status = 1 ORDER BY b.`index`, b.id";
-static const char promotions_sql[] =
-    "SELECT id, name, url, image, `index` FROM df_index_promotion ORDER BY `index`, id";
+/* The whole catalog part in one statement (one round trip instead of
+ * four; MariaDB's query cache answers it until a table changes). Each row
+ * says its part; seq keeps each part's order. Columns: part, seq, the
+ * SKU_COLS (parts 2 and 3), then e1..e5:
+ *   1 type        e: id, name, logo, image
+ *   2 type goods  e: type_id, display_type
+ *   3 banner      e: id, image, index
+ *   4 promotion   e: id, name, url, image, index */
+#define COL_SKU 2
+#define COL_E (COL_SKU + SKU_NCOLS)
+static const char index_sql[] =
+    "SELECT * FROM ("
+    " SELECT 1 AS part, t.id AS seq, " SKU_NULLS ","
+    "  t.id AS e1, t.name AS e2, t.logo AS e3, t.image AS e4, NULL AS e5 FROM df_goods_type t"
+    " UNION ALL"
+    " SELECT 2, ROW_NUMBER() OVER (ORDER BY b.type_id, b.`index`, b.id), " SKU_COLS ","
+    "  b.type_id, b.display_type, NULL, NULL, NULL"
+    "  FROM df_index_type_goods b JOIN df_goods_sku s ON s.id = b.sku_id WHERE s.status = 1"
+    " UNION ALL"
+    " SELECT 3, ROW_NUMBER() OVER (ORDER BY b.`index`, b.id), " SKU_COLS ", b.id, b.image, b.`index`, NULL, NULL"
+    "  FROM df_index_banner b JOIN df_goods_sku s ON s.id = b.sku_id WHERE s.status = 1"
+    " UNION ALL"
+    " SELECT 4, ROW_NUMBER() OVER (ORDER BY p.`index`, p.id), " SKU_NULLS ","
+    "  p.id, p.name, p.url, p.image, p.`index` FROM df_index_promotion p"
+    ") u ORDER BY part, seq";
 
-static int add_types(struct df_req *r, cJSON *o) {
-    struct db_rows rows;
-    int rc;
-    cJSON *types = cJSON_AddArrayToObject(o, "types");
-    if (db_query(r, &rows, types_sql, "") < 0)
-        return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddNumberToObject(t, "id", (double)db_ll(&rows, 0));
-        cJSON_AddStringToObject(t, "name", db_str(&rows, 1));
-        cJSON_AddStringToObject(t, "logo", db_str(&rows, 2));
-        cJSON_AddStringToObject(t, "image", db_str(&rows, 3));
-        cJSON_AddArrayToObject(t, "image_banners");
-        cJSON_AddArrayToObject(t, "title_banners");
-        cJSON_AddItemToArray(types, t);
+static cJSON *type_of(cJSON *types, long long id) {
+    cJSON *t;
+    cJSON_ArrayForEach(t, types) {
+        if (strtoll(cJSON_GetObjectItem(t, "id")->valuestring, NULL, 10) == id) /* a raw number */
+            return t;
     }
-    if (rc < 0)
-        return -1;
-    /* every type's banners in one statement, dealt out by type id */
-    if (db_query(r, &rows, type_goods_sql, "") < 0)
-        return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        long long type_id = db_ll(&rows, SKU_NCOLS);
-        cJSON *t;
-        cJSON_ArrayForEach(t, types) {
-            if ((long long)cJSON_GetObjectItem(t, "id")->valuedouble == type_id)
-                break;
-        }
-        if (!t)
-            continue;
-        const char *list = db_ll(&rows, SKU_NCOLS + 1) == 1 ? "image_banners" : "title_banners";
-        cJSON_AddItemToArray(cJSON_GetObjectItem(t, list), sku_json(&rows, 0));
-    }
-    return rc < 0 ? -1 : 0;
+    return NULL;
 }
 
-static int add_banners(struct df_req *r, cJSON *o) {
-    struct db_rows rows;
-    int rc;
-    cJSON *arr = cJSON_AddArrayToObject(o, "banners");
-    if (db_query(r, &rows, banners_sql, "") < 0)
-        return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddNumberToObject(b, "id", (double)db_ll(&rows, SKU_NCOLS));
-        cJSON_AddStringToObject(b, "image", db_str(&rows, SKU_NCOLS + 1));
-        cJSON_AddNumberToObject(b, "index", (double)db_ll(&rows, SKU_NCOLS + 2));
-        cJSON_AddItemToObject(b, "sku", sku_json(&rows, 0));
-        cJSON_AddItemToArray(arr, b);
+static void add_row(struct db_rows *rows, cJSON *types, cJSON *banners, cJSON *promotions) {
+    cJSON *o, *t;
+    switch (db_ll(rows, 0)) {
+    case 1:
+        o = cJSON_CreateObject();
+        json_add_int(o, "id", db_ll(rows, COL_E));
+        cJSON_AddStringToObject(o, "name", db_str(rows, COL_E + 1));
+        cJSON_AddStringToObject(o, "logo", db_str(rows, COL_E + 2));
+        cJSON_AddStringToObject(o, "image", db_str(rows, COL_E + 3));
+        cJSON_AddArrayToObject(o, "image_banners");
+        cJSON_AddArrayToObject(o, "title_banners");
+        cJSON_AddItemToArray(types, o);
+        break;
+    case 2: /* types come first (part 1), so each banner finds its type */
+        if ((t = type_of(types, db_ll(rows, COL_E))) != NULL)
+            cJSON_AddItemToArray(
+                cJSON_GetObjectItem(t, db_ll(rows, COL_E + 1) == 1 ? "image_banners" : "title_banners"),
+                sku_json(rows, COL_SKU));
+        break;
+    case 3:
+        o = cJSON_CreateObject();
+        json_add_int(o, "id", db_ll(rows, COL_E));
+        cJSON_AddStringToObject(o, "image", db_str(rows, COL_E + 1));
+        json_add_int(o, "index", db_ll(rows, COL_E + 2));
+        cJSON_AddItemToObject(o, "sku", sku_json(rows, COL_SKU));
+        cJSON_AddItemToArray(banners, o);
+        break;
+    case 4:
+        o = cJSON_CreateObject();
+        json_add_int(o, "id", db_ll(rows, COL_E));
+        cJSON_AddStringToObject(o, "name", db_str(rows, COL_E + 1));
+        cJSON_AddStringToObject(o, "url", db_str(rows, COL_E + 2));
+        cJSON_AddStringToObject(o, "image", db_str(rows, COL_E + 3));
+        json_add_int(o, "index", db_ll(rows, COL_E + 4));
+        cJSON_AddItemToArray(promotions, o);
+        break;
     }
-    return rc < 0 ? -1 : 0;
-}
-
-static int add_promotions(struct df_req *r, cJSON *o) {
-    struct db_rows rows;
-    int rc;
-    cJSON *arr = cJSON_AddArrayToObject(o, "promotions");
-    if (db_query(r, &rows, promotions_sql, "") < 0)
-        return -1;
-    while ((rc = db_next(&rows)) > 0) {
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddNumberToObject(p, "id", (double)db_ll(&rows, 0));
-        cJSON_AddStringToObject(p, "name", db_str(&rows, 1));
-        cJSON_AddStringToObject(p, "url", db_str(&rows, 2));
-        cJSON_AddStringToObject(p, "image", db_str(&rows, 3));
-        cJSON_AddNumberToObject(p, "index", (double)db_ll(&rows, 4));
-        cJSON_AddItemToArray(arr, p);
-    }
-    return rc < 0 ? -1 : 0;
 }
 
 static void index_page(struct df_req *r) {
-    long long uid, cart_count = 0;
-    int ok = 0;
+    struct db_rows rows;
+    long long uid;
+    redisReply *cart;
+    int rc, ok = 0;
     cJSON *o = cJSON_CreateObject();
-    if (add_types(r, o) < 0 || add_banners(r, o) < 0 || add_promotions(r, o) < 0)
+    cJSON *types = cJSON_AddArrayToObject(o, "types"); /* borrowed: o owns them */
+    cJSON *banners = cJSON_AddArrayToObject(o, "banners");
+    cJSON *promotions = cJSON_AddArrayToObject(o, "promotions");
+    struct rds_call call;
+    /* the badge's session and cart in Redis while MariaDB reads the catalog */
+    if (cart_session_start(r, &call, "HVALS", 0) < 0 || db_query(r, &rows, index_sql, "") < 0)
         goto out;
-    if (session_user(r, &uid) < 0)
+    while ((rc = db_next(&rows)) > 0)
+        add_row(&rows, types, banners, promotions);
+    if (rc < 0 || cart_session_finish(r, &call, &uid, &cart) < 0)
         goto out;
-    if (uid > 0 && cart_total(r, uid, &cart_count) < 0)
-        goto out;
-    cJSON_AddNumberToObject(o, "cart_count", (double)cart_count);
+    json_add_int(o, "cart_count", cart_hvals_sum(cart));
     ok = 1;
 out:
     resp_json_if(r, ok, o);

@@ -142,35 +142,57 @@ static const char *script_hash(struct rds_script *s) {
     return s->sha;
 }
 
-redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv) {
-    int argc = 3 + nkeys + nargs;
-    const char **av = arena_alloc(&r->arena, sizeof(char *) * (size_t)argc);
-    char nk[16];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    av[0] = "EVALSHA";
-    av[1] = script_hash(s);
-    av[2] = nk;
+int rds_eval_start(struct df_req *r, struct rds_call *call, struct rds_script *s, int nkeys, int nargs,
+                   const char **argv) {
+    int done = 0;
+    call->script = s;
+    call->argc = 3 + nkeys + nargs;
+    call->argv = arena_alloc(&r->arena, sizeof(char *) * (size_t)call->argc);
+    snprintf(call->nkeys, sizeof(call->nkeys), "%d", nkeys);
+    call->argv[0] = "EVALSHA";
+    call->argv[1] = script_hash(s);
+    call->argv[2] = call->nkeys;
     for (int i = 0; i < nkeys + nargs; i++)
-        av[3 + i] = argv[i];
+        call->argv[3 + i] = argv[i];
     redisContext *c = rds_conn(r);
     if (!c)
-        return NULL;
-    redisReply *rep = redisCommandArgv(c, argc, av, NULL);
-    if (!rep) {
+        return -1;
+    if (redisAppendCommandArgv(c, call->argc, call->argv, NULL) != REDIS_OK) {
         conn_failed(r, c);
-        return NULL;
+        return -1;
     }
-    own(r, rep);
+    r->redis_pending++;
+    /* on its way now, so that Redis works while the caller waits elsewhere */
+    while (!done) {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            conn_failed(r, c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+redisReply *rds_eval_finish(struct df_req *r, struct rds_call *call) {
+    redisReply *rep = rds_reply(r);
+    if (!rep)
+        return NULL;
     if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-        av[0] = "EVAL";
-        av[1] = s->src;
-        return checked(r, c, redisCommandArgv(c, argc, av, NULL));
+        call->argv[0] = "EVAL";
+        call->argv[1] = call->script->src;
+        return checked(r, r->redis_slot->conn, redisCommandArgv(r->redis_slot->conn, call->argc, call->argv, NULL));
     }
     if (rep->type == REDIS_REPLY_ERROR) {
         req_fail(r, 500, "redis", rep->str);
         return NULL;
     }
     return rep;
+}
+
+redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv) {
+    struct rds_call call;
+    if (rds_eval_start(r, &call, s, nkeys, nargs, argv) < 0)
+        return NULL;
+    return rds_eval_finish(r, &call);
 }
 
 int rds_reply_ll(const redisReply *rep, long long *out) {

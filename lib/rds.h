@@ -33,6 +33,22 @@ struct rds_script {
 /* argv: keys first, then args. NULL on failure; error replies become 500. */
 redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv);
 
+/* rds_eval in two halves, so a handler can wait on MariaDB while Redis runs
+ * the script: start sends it (0, or -1 recorded), finish reads its answer
+ * (as rds_eval returns it). Nothing else may use the request's Redis
+ * connection in between; a request that never finishes leaves a reply
+ * unread, and its connection is then dropped, not pooled. argv must live
+ * until finish (the arena, or the caller's frame). */
+struct rds_call {
+    struct rds_script *script;
+    int argc;
+    const char **argv;
+    char nkeys[16];
+};
+int rds_eval_start(struct df_req *r, struct rds_call *call, struct rds_script *s, int nkeys, int nargs,
+                   const char **argv);
+redisReply *rds_eval_finish(struct df_req *r, struct rds_call *call);
+
 /* Integer value of a reply holding an integer or a decimal string. */
 int rds_reply_ll(const redisReply *rep, long long *out);
 

@@ -4,7 +4,8 @@
 # end-to-end tests through nginx, and the stack torn down whatever happens.
 #
 #   DF_TEST_KEEP=1   leave the private stack running (prints where)
-#   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k cart -x")
+#   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k cart -x"); naming files
+#                    (test/e2e/test_cart.py ...) runs only those
 #   DF_TEST_BROWSER=0  leave out the browser tests (test/browser/run.js);
 #                    their screenshots go to DF_TEST_OUTPUT (build/test-output/browser)
 #   TEST_PREFIX=...  runs each unit test binary under it, e.g.
@@ -87,8 +88,10 @@ echo "unit: $unit_passed passed, $unit_failed failed"
 echo "== end-to-end tests through nginx"
 export DF_ROOT=$ROOT DF_BASE_URL="http://127.0.0.1:$HTTP_PORT" DF_ALIPAY_URL="http://127.0.0.1:$ALIPAY_PORT"
 mkdir -p "$ROOT/build"
+targets=test/e2e
+case " ${PYTEST_ARGS:-} " in *" test/e2e/"*) targets= ;; esac
 # shellcheck disable=SC2086
-"$PY" -m pytest -p no:cacheprovider -q test/e2e ${PYTEST_ARGS:-} 2>&1 | tee "$ROOT/build/test-pytest.log"
+"$PY" -m pytest -p no:cacheprovider -q $targets ${PYTEST_ARGS:-} 2>&1 | tee "$ROOT/build/test-pytest.log"
 rc=${PIPESTATUS[0]}
 [ $rc -ne 0 ] && failed=1
 pytest_line=$(grep -v '^[[:space:]]*$' "$ROOT/build/test-pytest.log" | tail -n 1)

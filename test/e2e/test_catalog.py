@@ -3,8 +3,9 @@ the viewing history, and the index page's data."""
 import time
 
 import pytest
+import requests
 
-from conftest import Client, redis, sql
+from conftest import BASE, Client, redis, sql
 from cart_util import add_comment, make_goods, make_sku, make_skus, make_type, make_user, user_client
 
 SKU_KEYS = {"id", "name", "desc", "price", "unite", "image", "stock", "sales"}
@@ -213,3 +214,21 @@ def test_index_cart_count_is_the_sum_of_counts():
     assert c.get_json("/api/index").json()["cart_count"] == 0
     redis("HSET", f"cart_{uid}", 1, 2, 5, 9)
     assert c.get_json("/api/index").json()["cart_count"] == 11
+
+
+def test_reads_reload_their_script_after_redis_forgets_it():
+    """The index, detail and cart reads resolve the session and the cart in one
+    Redis script (the index while MariaDB answers): after SCRIPT FLUSH (a
+    Redis restart has the same effect) each loads it again and answers as
+    before, for the right user."""
+    c, uid = user_client()
+    redis("HSET", f"cart_{uid}", 1, 2, 5, 9)
+    other, _ = user_client()
+    for path, total in (("/api/index", "cart_count"), ("/api/goods/1", "cart_count"),
+                        ("/api/cart", "total_count"), ("/api/cart/count", "total_count")):
+        redis("SCRIPT", "FLUSH")
+        assert c.get_json(path).json()[total] == 11, path
+        assert other.get_json(path).json()[total] == 0, path
+    assert redis("LRANGE", f"history_{uid}", 0, -1).split() == ["1"]
+    anon = requests.get(f"{BASE}/api/index", timeout=10).json()
+    assert anon["cart_count"] == 0
