@@ -127,6 +127,32 @@ def test_body_too_large_is_json_413(client):
     assert r.json() == {"error": "request body too large"}
 
 
+def _uwsgi_logs():
+    text = ""
+    for port in UWSGI_PORTS:
+        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
+            text += f.read()
+    return text
+
+
+def test_body_too_large_never_reaches_an_instance(client):
+    """nginx itself refuses a body past 1 MiB: no instance reads, logs or
+    answers it (the plugin's own limit is only the second line)."""
+    big = "/cart/add?toolarge=%d" % time.time_ns()
+    r = client.post_form(big, {"sku_id": "1" * (1536 * 1024)})
+    assert r.status_code == 413 and r.json() == {"error": "request body too large"}
+    # a request after it, on every instance, shows the logs are written
+    probes = ["/healthz?afterlarge=%d-%d" % (time.time_ns(), i) for i in range(2 * len(UWSGI_PORTS))]
+    for p in probes:
+        requests.get(BASE + p, timeout=10)
+    deadline = time.monotonic() + 5
+    while not all(p in _uwsgi_logs() for p in probes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    logs = _uwsgi_logs()
+    assert all(p in logs for p in probes), "the instances did not log the requests after it"
+    assert big not in logs, "the too large body reached an instance"
+
+
 def test_refused_request_with_a_body_is_answered_cleanly(client):
     """An unknown route or wrong method still reads the body nginx is
     sending, so the client sees the 404/405 and not a gateway error."""

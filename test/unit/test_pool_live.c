@@ -1,6 +1,7 @@
 /* Connection pools against the stack's real Redis and MariaDB
  * (DF_TEST_REDIS_SOCK, DF_TEST_MYSQL_SOCK): reuse, bounded wait, broken
- * connections dropped, stale ones replaced, transactions rolled back. */
+ * connections dropped, stale ones replaced, transactions rolled back; a
+ * request that saw a connection fail gives it back closed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "db.h"
 #include "pool.h"
 #include "rds.h"
+#include "req.h"
 
 static struct df_config cfg;
 
@@ -277,6 +279,114 @@ static void test_mysql_killed_replaced(void **state) {
     pool_destroy(&p);
 }
 
+/* The request layer over the pools, as a handler uses them: a failure seen
+ * through db_* or rds_* must close the connection when the request gives
+ * it back, so the next request never inherits it. */
+static struct df_app app;
+
+static void app_init(void) {
+    memset(&app, 0, sizeof(app));
+    app.cfg = cfg;
+    assert_int_equal(pool_init(&app.redis, &redis_pool_ops, &app.cfg, 1, 500), 0);
+    assert_int_equal(pool_init(&app.mysql, &mysql_pool_ops, &app.cfg, 1, 500), 0);
+}
+
+static void app_destroy(void) {
+    pool_destroy(&app.redis);
+    pool_destroy(&app.mysql);
+}
+
+static long long req_connection_id(struct df_req *r) {
+    struct db_rows rows;
+    if (db_query(r, &rows, "SELECT CONNECTION_ID()", "") < 0 || db_next(&rows) != 1)
+        return -1;
+    return db_ll(&rows, 0);
+}
+
+static void test_request_lost_mysql_discarded(void **state) {
+    struct df_req r;
+    app_init();
+    req_init(&r, &app);
+    long long victim = req_connection_id(&r);
+    assert_true(victim > 0);
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.mysql), 1);
+
+    /* the server drops the connection while a request holds it: the
+     * request's next statement fails as an outage, not as a bug */
+    req_init(&r, &app);
+    assert_int_equal(req_connection_id(&r), victim);
+    MYSQL *admin = mysql_init(NULL);
+    assert_non_null(mysql_real_connect(admin, "localhost", cfg.mysql_user, cfg.mysql_password, cfg.mysql_database,
+                                       0, cfg.mysql_socket, 0));
+    char q[64];
+    snprintf(q, sizeof(q), "KILL CONNECTION %lld", victim);
+    assert_int_equal(mysql_query(admin, q), 0);
+    mysql_close(admin);
+    struct timespec d = {0, 50 * 1000000L};
+    nanosleep(&d, NULL);
+    assert_int_equal(req_connection_id(&r), -1);
+    assert_int_equal(r.fail_status, 503);
+    req_release(&r);
+    /* closed on the way back, not kept for the next request */
+    assert_int_equal(pool_open_count(&app.mysql), 0);
+
+    req_init(&r, &app);
+    long long now = req_connection_id(&r);
+    assert_true(now > 0 && now != victim);
+    assert_int_equal(r.fail_status, 0);
+    req_release(&r);
+    app_destroy();
+}
+
+static void test_request_lost_redis_discarded(void **state) {
+    struct df_req r;
+    app_init();
+    req_init(&r, &app);
+    redisReply *id = rds_cmd(&r, "CLIENT ID");
+    assert_non_null(id);
+    long long victim = id->integer;
+    redisContext *admin = redisConnectUnix(cfg.redis_unix);
+    redisReply *k = redisCommand(admin, "CLIENT KILL ID %lld", victim);
+    assert_int_equal(k->integer, 1);
+    freeReplyObject(k);
+    redisFree(admin);
+    assert_null(rds_cmd(&r, "PING"));
+    assert_int_equal(r.fail_status, 503);
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.redis), 0);
+
+    req_init(&r, &app);
+    id = rds_cmd(&r, "CLIENT ID");
+    assert_non_null(id);
+    assert_true(id->integer != victim);
+    req_release(&r);
+    app_destroy();
+}
+
+static void test_request_unread_replies_discarded(void **state) {
+    struct df_req r;
+    app_init();
+    /* a handler that stops reading a pipeline half way (an early error
+     * return) leaves a reply on the connection */
+    req_init(&r, &app);
+    assert_int_equal(rds_append(&r, "ECHO %s", "first"), 0);
+    assert_int_equal(rds_append(&r, "ECHO %s", "left-unread"), 0);
+    redisReply *rep = rds_reply(&r);
+    assert_non_null(rep);
+    assert_string_equal(rep->str, "first");
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.redis), 0);
+
+    /* the next request reads its own reply, not the one left behind */
+    req_init(&r, &app);
+    rep = rds_cmd(&r, "ECHO %s", "mine");
+    assert_non_null(rep);
+    assert_string_equal(rep->str, "mine");
+    req_release(&r);
+    app_destroy();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse),
@@ -287,6 +397,9 @@ int main(void) {
         cmocka_unit_test(test_threads_share),
         cmocka_unit_test(test_mysql_rollback_on_return),
         cmocka_unit_test(test_mysql_killed_replaced),
+        cmocka_unit_test(test_request_lost_mysql_discarded),
+        cmocka_unit_test(test_request_lost_redis_discarded),
+        cmocka_unit_test(test_request_unread_replies_discarded),
     };
     return cmocka_run_group_tests_name("pool_live", tests, group_setup, NULL);
 }
