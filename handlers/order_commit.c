@@ -2,7 +2,8 @@
  *
  *   res 0 用户未登录 | 1 参数不完整 | 2 非法的支付方式 | 3 地址非法 |
  *   4 商品不存在 {"sku_id", "reason": bad_id|unknown|offline|not_in_cart} |
- *   6 商品库存不足 {"sku_id"} | 7 下单失败 {"reason"} |
+ *   6 商品库存不足 {"sku_id"} | 7 下单失败 {"reason"} (too_many_unpaid also
+ *   carries "max_unpaid") |
  *   5 {"message":"创建成功","order_id":"..."} (+ "replayed": true when an
  *     Idempotency-Key named an order made before)
  *
@@ -376,6 +377,38 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
     }
 }
 
+/* The cap on a user's unpaid orders (dailyfresh-order-max-unpaid), inside
+ * the transaction: the user's row is locked first, so two commits of one
+ * user count one after the other and cannot both pass at the cap. 1
+ * answered, 0 fine, -1 failure. */
+static int check_unpaid(struct df_req *r, const struct order *o) {
+    long max = r->app->cfg.order_max_unpaid;
+    struct db_rows rows;
+    int rc;
+    if (max == 0)
+        return 0;
+    if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? FOR UPDATE", "i", o->uid) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return -1;
+    if (db_query(r, &rows, "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = 1", "i",
+                 o->uid) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return -1;
+    if (rc == 0) {
+        req_fail(r, 500, "order", "COUNT(*) returned no row");
+        return -1;
+    }
+    if (db_ll(&rows, 0) < max)
+        return 0;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "res", 7);
+    cJSON_AddStringToObject(e, "errmsg", "下单失败");
+    cJSON_AddStringToObject(e, "reason", "too_many_unpaid");
+    cJSON_AddNumberToObject(e, "max_unpaid", (double)max);
+    resp_json(r, 200, e);
+    return 1;
+}
+
 /* One try of the whole transaction. */
 static enum tx commit_once(struct df_req *r, struct order *o) {
     int rc;
@@ -391,6 +424,14 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
                                " VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
                                "iss", o->uid, o->idem_key, o->order_id) < 0)
         goto failed;
+    /* after the key, so that a repeat of a key that made an order is
+     * answered that order even at the cap */
+    if ((rc = check_unpaid(r, o)) != 0) {
+        if (rc < 0)
+            goto failed;
+        db_rollback(r);
+        return TX_ANSWERED;
+    }
     money_format(o->total_price, total);
     money_format(ORDER_TRANSIT_CENTS, transit);
     if (db_exec(r,

@@ -54,16 +54,18 @@ static int collect_goods(struct df_req *r, const char *order_id, struct sku_back
     return rc;
 }
 
-int order_expire_sweep(struct df_req *r, long ttl_s, long batch) {
+int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch) {
     if (batch < 1)
         return 0;
     if (db_begin(r) < 0)
         return -1;
     struct db_rows rows;
     if (db_query(r, &rows,
-                 "SELECT order_id FROM df_order_info WHERE order_status = 1 AND pay_method IN (2, 3, 4)"
-                 " AND create_time < NOW(6) - INTERVAL ? SECOND ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
-                 "ii", (long long)ttl_s, (long long)batch) < 0)
+                 "SELECT order_id FROM df_order_info WHERE order_status = 1"
+                 " AND ((pay_method IN (2, 3, 4) AND create_time < NOW(6) - INTERVAL ? SECOND)"
+                 " OR (? > 0 AND pay_method = 1 AND create_time < NOW(6) - INTERVAL ? SECOND))"
+                 " ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
+                 "iiii", (long long)ttl_s, (long long)cod_ttl_s, (long long)cod_ttl_s, (long long)batch) < 0)
         goto fail;
     const char **ids = arena_alloc(&r->arena, sizeof(*ids) * (size_t)batch);
     size_t n_ids = 0;
@@ -113,7 +115,7 @@ int order_expire_tick(struct df_req *r, struct df_app *app) {
         req_init(r, app);
         r->method = "order-expiry";
         r->path = "sweep";
-        int n = order_expire_sweep(r, ttl, ORDER_EXPIRE_BATCH);
+        int n = order_expire_sweep(r, ttl, app->cfg.order_cod_ttl, ORDER_EXPIRE_BATCH);
         req_release(r);
         if (n < 0) {
             if (round == 0)

@@ -2,7 +2,8 @@
  * still unpaid (order_status 1) longer than the TTL is cancelled
  * (order_status 6, 已取消) and, in the same transaction, its goods go back
  * to stock (stock += count, sales -= count), exactly once however many
- * processes sweep at the same moment. Cash on delivery (1) never expires.
+ * processes sweep at the same moment. Cash on delivery (1) expires the same
+ * way after its own TTL (dailyfresh-order-cod-ttl), or never when it is 0.
  *
  * Runs outside any request (the plugin calls order_expire_tick from the
  * mule); r is a request object of its own, so the db_* helpers work as in a
@@ -21,13 +22,14 @@
 #define ORDER_EXPIRE_BATCH 100
 #define ORDER_EXPIRE_ROUNDS 20
 
-/* One transaction: cancels up to batch expired orders (older than ttl_s
- * seconds) that no other transaction holds, restores their goods, commits.
+/* One transaction: cancels up to batch expired orders (online payment
+ * older than ttl_s seconds, cash on delivery older than cod_ttl_s when it
+ * is not 0) that no other transaction holds, restores their goods, commits.
  * Returns how many were cancelled, or -1 when it failed (rolled back, the
  * reason logged and in db_last_errno: 1213 deadlock, 1205 lock wait
  * timeout, a lost connection...); the orders are simply taken again by a
  * later sweep. r must be fresh (req_init) and is not released here. */
-int order_expire_sweep(struct df_req *r, long ttl_s, long batch);
+int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch);
 
 /* What the mule runs on each timer tick: sweeps until a sweep finds less
  * than a full batch (at most ORDER_EXPIRE_ROUNDS), each on a fresh r, and

@@ -20,23 +20,52 @@
  * POST /user/logout
  *   {"res": 1, "message": "已退出"}           also when not logged in
  *
- * Failed logins are counted per account in Redis (login_fail_<username>,
- * living login_lockout seconds after the last failure); at
- * login_max_failures the password is no longer even checked. */
+ * Failed logins are throttled in Redis (docs/security.md section 4):
+ *   login_fail_<address>_<username>  per client address and account; at
+ *     login_max_failures that address is refused that account until the
+ *     counter expires, login_lockout seconds after its last failure
+ *   login_fail_<username>  per account from all addresses; at
+ *     login_user_max_failures the account is refused to everyone for
+ *     login_user_block seconds, then counting starts again
+ * An attempt is counted before its password is checked, in one script with
+ * the checks, so concurrent attempts cannot pass a limit; a success takes
+ * its own count back. */
 #include <stdio.h>
 #include <string.h>
 
+#include "csrf.h"
 #include "handlers.h"
+#include "log.h"
 #include "password.h"
 #include "validate.h"
 
 #define USERNAME_COLUMN_MAX 150
 #define ER_DUP_ENTRY 1062
 
-/* Counts one failure and restarts the lockout clock in one step, so a
- * counter can never be left without its expiry. */
-static struct rds_script login_fail_incr = RDS_SCRIPT(
-    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n");
+/* The gate before a password check. KEYS: the address counter, the
+ * account counter; ARGV: login_max_failures, login_lockout,
+ * login_user_max_failures, login_user_block. Returns {-1, 0} when the
+ * address is locked out of the account, {-2, 0} when the account is
+ * blocked, else counts this attempt as a failure (restarting the counters'
+ * clocks; the account's short block starts when it reaches its limit) and
+ * returns both new counts. Refused attempts change nothing. */
+static struct rds_script login_gate = RDS_SCRIPT(
+    "local p = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if p >= tonumber(ARGV[1]) then return {-1, 0} end "
+    "local u = tonumber(redis.call('GET', KEYS[2]) or '0') "
+    "if u >= tonumber(ARGV[3]) then return {-2, 0} end "
+    "redis.call('SET', KEYS[1], p + 1, 'EX', ARGV[2]) "
+    "u = u + 1 "
+    "redis.call('SET', KEYS[2], u, 'EX', u >= tonumber(ARGV[3]) and ARGV[4] or ARGV[2]) "
+    "return {p + 1, u}");
+
+/* A success: the address's failures are forgiven, and the account counter
+ * loses the attempt the gate counted (its clock is left alone, so a block
+ * this attempt started ends by itself soon after). */
+static struct rds_script login_ok = RDS_SCRIPT(
+    "redis.call('DEL', KEYS[1]) "
+    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end "
+    "return 0");
 
 static int present(const char *s) {
     return s && *s;
@@ -131,54 +160,108 @@ static const char *decoy_hash(struct df_req *r) {
                         r->app->cfg.password_iterations, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 }
 
+/* At most 64 printable ASCII characters of a name for the log: a typed
+ * name is the client's, and must not be able to forge log lines. */
+static const char *loggable(struct df_req *r, const char *s) {
+    size_t n = strnlen(s, 64);
+    char *o = arena_alloc(&r->arena, n + 1);
+    for (size_t i = 0; i < n; i++)
+        o[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    o[n] = '\0';
+    return o;
+}
+
+struct throttle {
+    const char *addr, *name; /* client address, account as keyed */
+    const char *keys[6];     /* address key, account key, then ARGV */
+    char argv[4][24];
+    long long addr_fails, user_fails;
+};
+
+/* The gate: 1 when the attempt is refused (answered), 0 when it was
+ * counted and the password may be checked, -1 on failure. */
+static int throttle_gate(struct df_req *r, struct throttle *t) {
+    const struct df_config *c = &r->app->cfg;
+    t->keys[0] = arena_printf(&r->arena, "login_fail_%s_%s", t->addr, t->name);
+    t->keys[1] = arena_printf(&r->arena, "login_fail_%s", t->name);
+    snprintf(t->argv[0], sizeof(t->argv[0]), "%ld", c->login_max_failures);
+    snprintf(t->argv[1], sizeof(t->argv[1]), "%ld", c->login_lockout);
+    snprintf(t->argv[2], sizeof(t->argv[2]), "%ld", c->login_user_max_failures);
+    snprintf(t->argv[3], sizeof(t->argv[3]), "%ld", c->login_user_block);
+    for (int i = 0; i < 4; i++)
+        t->keys[2 + i] = t->argv[i];
+    redisReply *rep = rds_eval(r, &login_gate, 2, 4, t->keys);
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER ||
+        rep->element[1]->type != REDIS_REPLY_INTEGER) {
+        req_fail(r, 500, "redis", "login gate: unexpected reply");
+        return -1;
+    }
+    t->addr_fails = rep->element[0]->integer;
+    t->user_fails = rep->element[1]->integer;
+    if (t->addr_fails < 0) {
+        resp_res_err(r, 4, "登录失败次数过多，请稍后再试");
+        return 1;
+    }
+    return 0;
+}
+
+/* A failure was counted by the gate: log the lockouts it started. */
+static void throttle_log(struct df_req *r, const struct throttle *t) {
+    const struct df_config *c = &r->app->cfg;
+    if (t->addr_fails == c->login_max_failures)
+        df_log("login: %s locked out of account '%s' for %ld s after %lld failed logins", t->addr,
+               loggable(r, t->name), c->login_lockout, t->addr_fails);
+    if (t->user_fails == c->login_user_max_failures)
+        df_log("login: account '%s' refused to every address for %ld s after %lld failed logins (the last from %s)",
+               loggable(r, t->name), c->login_user_block, t->user_fails, t->addr);
+}
+
 static void user_login(struct df_req *r) {
     const char *name = req_param(r, "username"), *pw = req_param(r, "pwd");
     int remember = is_truthy(req_param(r, "remember"));
     struct account acct;
-    long long failures = 0;
-    redisReply *rep;
+    struct throttle t = {0};
 
     if (!present(name) || !present(pw)) {
         resp_res_err(r, 1, "数据不完整");
-        return;
+        goto out;
     }
     if (strlen(name) > USERNAME_COLUMN_MAX) { /* cannot exist; keeps Redis keys short */
         resp_res_err(r, 2, "用户名或密码错误");
-        return;
+        goto out;
     }
     if (account_find(r, name, &acct) < 0)
-        return;
+        goto out;
     /* keyed by the stored spelling: the column's collation ignores case,
      * so "Alice" and "alice" must share one counter */
-    const char *key = arena_printf(&r->arena, "login_fail_%s", acct.id ? acct.username : name);
-    if (!(rep = rds_cmd(r, "GET %s", key)))
-        return;
-    if (rep->type == REDIS_REPLY_STRING && rds_reply_ll(rep, &failures) < 0)
-        failures = 0;
-    if (failures >= r->app->cfg.login_max_failures) {
-        resp_res_err(r, 4, "登录失败次数过多，请稍后再试");
-        return;
-    }
+    t.name = acct.id ? acct.username : name;
+    t.addr = r->remote_addr && *r->remote_addr ? r->remote_addr : "-";
+    if (throttle_gate(r, &t) != 0)
+        goto out;
     if (!password_verify(pw, acct.id ? acct.password : decoy_hash(r))) {
-        char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%ld", r->app->cfg.login_lockout);
-        const char *argv[] = {key, ttl};
-        if (!rds_eval(r, &login_fail_incr, 1, 1, argv))
-            return;
+        throttle_log(r, &t);
         resp_res_err(r, 2, "用户名或密码错误");
-        return;
+        goto out;
     }
+    if (!rds_eval(r, &login_ok, 2, 0, t.keys))
+        goto out;
     if (!acct.active) {
         resp_res_err(r, 3, "账户未激活");
-        return;
+        goto out;
     }
-    if (db_exec(r, "UPDATE df_user SET last_login = NOW(6) WHERE id = ?", "i", acct.id) < 0)
-        return;
-    if (!rds_cmd(r, "DEL %s", key) || session_start(r, acct.id, remember) < 0)
-        return;
+    if (db_exec(r, "UPDATE df_user SET last_login = NOW(6) WHERE id = ?", "i", acct.id) < 0 ||
+        session_start(r, acct.id, remember) < 0)
+        goto out;
+    /* a token planted before login (a sibling domain, plain HTTP) does not
+     * carry over into the session */
+    csrf_rotate(r);
     cJSON *o = resp_res_ok(r, 5, "登录成功");
     cJSON_AddNumberToObject(o, "user_id", (double)acct.id);
     cJSON_AddStringToObject(o, "username", acct.username);
+out:
+    return;
 }
 
 static void user_logout(struct df_req *r) {

@@ -26,12 +26,15 @@ int csrf_check(const struct df_req *r) {
     return secure_streq(cookie, sent) ? 0 : -1;
 }
 
-void csrf_ensure_cookie(struct df_req *r) {
+void csrf_rotate(struct df_req *r) {
     char tok[33];
-    if (csrf_token_valid(req_cookie(r, CSRF_COOKIE)))
-        return;
     if (rand_alnum(tok, 32) < 0)
         return;
     /* not HttpOnly: the pages' JavaScript reads it to echo it */
     resp_cookie(r, CSRF_COOKIE, tok, CSRF_COOKIE_AGE, 0);
+}
+
+void csrf_ensure_cookie(struct df_req *r) {
+    if (!csrf_token_valid(req_cookie(r, CSRF_COOKIE)))
+        csrf_rotate(r);
 }

@@ -12,6 +12,8 @@
 int csrf_check(const struct df_req *r);
 /* Sets a new csrftoken cookie when the request has no valid one. */
 void csrf_ensure_cookie(struct df_req *r);
+/* Sets a new csrftoken cookie whatever the request carries (at login). */
+void csrf_rotate(struct df_req *r);
 int csrf_token_valid(const char *t);
 
 #endif

@@ -175,8 +175,14 @@ static void df_master_fixup(int step) {
         uwsgi_log("dailyfresh: cannot register the order expiry timer\n");
         exit(1);
     }
-    uwsgi_log("dailyfresh: unpaid orders expire after %ld s, swept every %ld s by mule 1 (signal %d)\n",
-              app.cfg.order_ttl, app.cfg.order_expire_interval, sig);
+    if (app.cfg.order_cod_ttl > 0)
+        uwsgi_log("dailyfresh: unpaid orders expire after %ld s (cash on delivery after %ld s), swept every %ld s by "
+                  "mule 1 (signal %d)\n",
+                  app.cfg.order_ttl, app.cfg.order_cod_ttl, app.cfg.order_expire_interval, sig);
+    else
+        uwsgi_log("dailyfresh: unpaid orders expire after %ld s (cash on delivery never), swept every %ld s by mule 1 "
+                  "(signal %d)\n",
+                  app.cfg.order_ttl, app.cfg.order_expire_interval, sig);
 }
 
 /* In the mule, for each timer tick. Never in a worker: the sweep waits on

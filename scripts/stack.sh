@@ -6,6 +6,7 @@
 #   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
 #   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
+#   scripts/stack.sh end-sessions USER_ID            (logs that user out everywhere)
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
@@ -14,6 +15,12 @@
 #   DF_BUILD        where the plugin is     (default: <repo>/build)
 #   DF_NGINX_WORKERS  nginx worker_processes  (default: nginx.conf's)
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
+#   DF_LIMIT_LOGIN_RATE, DF_LIMIT_REGISTER_RATE, DF_LIMIT_COMMIT_RATE
+#                   nginx's request rate per client address for POST
+#                   /user/login, /user/register, /order/commit ("20r/m",
+#                   "100r/s"; default: nginx.conf's), and DF_LIMIT_LOGIN_BURST,
+#                   DF_LIMIT_REGISTER_BURST, DF_LIMIT_COMMIT_BURST (requests
+#                   let through at once past the rate)
 #   DF_UWSGI_ARGS   extra uwsgi options for every instance, after --ini so
 #                   they override it (e.g. "--dailyfresh-order-locking optimistic")
 #   DF_ALIPAY_PORT  port of the local Alipay gateway (default: 8090); its keys
@@ -324,15 +331,36 @@ stop_gateway() {
 }
 
 # ---------------------------------------------------------------- nginx
+# sed expressions for the DF_LIMIT_* that are set, in LIMITS
+LIMITS=()
+limit_args() {
+    local zone var v
+    for zone in login register commit; do
+        var=DF_LIMIT_${zone^^}_RATE
+        v=${!var:-}
+        if [ -n "$v" ]; then
+            [[ "$v" =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] || die "$var '$v' is not a rate like 20r/m or 100r/s"
+            LIMITS+=(-e "s#zone=df_$zone:10m rate=[0-9]*r/[sm];#zone=df_$zone:10m rate=$v;#")
+        fi
+        var=DF_LIMIT_${zone^^}_BURST
+        v=${!var:-}
+        if [ -n "$v" ]; then
+            [[ "$v" =~ ^[0-9]{1,6}$ ]] || die "$var '$v' is not a whole number of requests"
+            LIMITS+=(-e "s#limit_req zone=df_$zone burst=[0-9]*#limit_req zone=df_$zone burst=$v#")
+        fi
+    done
+}
+
 render_nginx() {
     local servers="" port workers=()
     [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
+    limit_args
     for port in $UWSGI_PORTS; do
         servers+="        server 127.0.0.1:$port max_fails=3 fail_timeout=5s;\\n"
     done
     # the instance lines are replaced by one line per port in DF_UWSGI_PORTS
     sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
-        "${workers[@]}" \
+        "${workers[@]}" "${LIMITS[@]}" \
         -e "s#alias static/;#alias $ROOT/static/;#" \
         -e "s#root static;#root $ROOT/static;#g" \
         -e "s# var/# $VAR/#g" \
@@ -359,6 +387,21 @@ start_nginx() {
 
 stop_nginx() {
     stop_pid "$RUN/nginx.pid" nginx QUIT
+}
+
+# ---------------------------------------------------------------- sessions
+# Ends every session of one user at once (after deactivating or deleting
+# the account: a live session would otherwise last until its TTL). Logins
+# list each session id in user_sessions_<uid>.
+end_sessions() { # user id
+    [[ "${1:-}" =~ ^[1-9][0-9]{0,18}$ ]] || die "usage: $0 end-sessions USER_ID"
+    local n
+    # shellcheck disable=SC2016 # Lua, not shell
+    n=$(timeout 10 redis-cli -s "$REDIS_SOCK" EVAL 'local n = 0
+        for _, m in ipairs(redis.call("SMEMBERS", KEYS[1])) do n = n + redis.call("DEL", "session_" .. m) end
+        redis.call("DEL", KEYS[1]) return n' 1 "user_sessions_$1") || die "Redis did not answer (is the stack up?)"
+    [[ "$n" =~ ^[0-9]+$ ]] || die "Redis answered: $n"
+    log "ended $n session(s) of user $1"
 }
 
 # Every wait is bounded: each probe by curl's --max-time, all of them by
@@ -425,7 +468,8 @@ case "${1:-}" in
     start-nginx) start_nginx ;; # renders the configuration again; reloads a running nginx
     stop-nginx) stop_nginx ;;
     stop-uwsgi) stop_uwsgi ;;
+    end-sessions) end_sessions "${2:-}" ;;
     start-gateway) start_gateway ;;
     stop-gateway) stop_gateway ;;
-    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-gateway|stop-gateway" ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-gateway|stop-gateway|end-sessions USER_ID" ;;
 esac

@@ -11,9 +11,13 @@ from conftest import MYSQL_SOCK, Client, redis, sql, uwsgi_options
 from orders_util import MODES, buyer, cart_hash, commit, orders_of, put_cart, race, sku_state, skus
 
 
+UNPAID_CAP = 20
+
+
 @pytest.fixture(scope="module", params=MODES)
 def mode(request):
-    with uwsgi_options("--dailyfresh-order-locking", request.param):
+    # twenty unpaid orders per user: the tests below place that many at once
+    with uwsgi_options("--dailyfresh-order-locking", request.param, "--dailyfresh-order-max-unpaid", str(UNPAID_CAP)):
         yield request.param
 
 
@@ -99,6 +103,23 @@ def test_another_users_address_is_refused(mode):
     put_cart(uid, {sku: 1})
     assert commit(c, foreign, [sku]) == {"res": 3, "errmsg": "地址非法"}
     assert sku_state(sku) == (100, 0) and orders_of(uid) == []
+
+
+def test_orders_at_once_past_the_unpaid_cap(mode):
+    # thirty commits of one user at the same moment, each of its own SKU:
+    # the cap holds however they interleave
+    c, uid, addr = buyer()
+    ids = skus(UNPAID_CAP + 10, stock=3)
+    put_cart(uid, {s: 1 for s in ids})
+    with concurrent.futures.ThreadPoolExecutor(len(ids)) as pool:
+        answers = list(pool.map(lambda s: commit(c, addr, [s], pay_method=1), ids))
+    codes = [a["res"] for a in answers]
+    assert codes.count(5) == UNPAID_CAP, (mode, answers)
+    refused = [a for a in answers if a["res"] != 5]
+    assert refused == [{"res": 7, "errmsg": "下单失败", "reason": "too_many_unpaid", "max_unpaid": UNPAID_CAP}] * 10
+    assert len(orders_of(uid)) == UNPAID_CAP
+    taken = [s for s in ids if sku_state(s) == (2, 1)]
+    assert len(taken) == UNPAID_CAP and all(sku_state(s) == (3, 0) for s in ids if s not in taken)
 
 
 def test_twenty_orders_at_once_get_twenty_ids(mode):

@@ -15,7 +15,7 @@ from users_util import (PASSWORD, django_hash, django_verify, insert_user, logge
 
 LOGIN_FIRST = {"res": 0, "errmsg": "请先登录"}
 WRONG = {"res": 2, "errmsg": "用户名或密码错误"}
-MAX_FAILURES = 5       # dailyfresh-login-max-failures default
+MAX_FAILURES = 5       # dailyfresh-login-max-failures default (per address and account)
 LOCKOUT = 900          # dailyfresh-login-lockout default
 CSRF_FAILED = {"error": "CSRF verification failed"}
 
@@ -37,7 +37,7 @@ def test_register_login_info_logout(client):
 
     r = client.post_form("/user/login", {"username": name, "pwd": PASSWORD})
     assert r.json() == {"res": 5, "message": "登录成功", "user_id": uid, "username": name}
-    cookie = r.headers["Set-Cookie"]
+    cookie = next(c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith("sessionid="))
     assert re.match(r"sessionid=[0-9a-f]{32}; Path=/; SameSite=Lax; HttpOnly", cookie), cookie
     assert "Max-Age" not in cookie  # a browser-session cookie without "remember"
     sid = client.cookies["sessionid"]
@@ -175,7 +175,7 @@ def test_deleted_user_session_is_refused():
 
 def test_throttling_after_repeated_failures(client):
     name, _ = register(client)
-    key = "login_fail_" + name
+    key = "login_fail_127.0.0.1_" + name  # this client's address and the account
     for i in range(MAX_FAILURES):
         assert login(client, name, "bad-password-%d" % i) == WRONG
         assert redis("GET", key) == str(i + 1)
@@ -185,6 +185,7 @@ def test_throttling_after_repeated_failures(client):
     assert login(client, name) == locked
     assert login(client, name, "bad-again") == locked
     assert redis("GET", key) == str(MAX_FAILURES)
+    assert redis("GET", "login_fail_" + name) == str(MAX_FAILURES)  # the account's, from all addresses
     assert "sessionid" not in client.cookies
     # once the counter expires the account opens again
     redis("DEL", key)
@@ -196,18 +197,20 @@ def test_throttle_counter_is_shared_by_spellings_of_one_name(client):
     for i in range(MAX_FAILURES):
         variant = name.upper() if i % 2 else name.lower()
         assert login(client, variant, "bad-password") == WRONG
-    assert redis("GET", "login_fail_" + name) == str(MAX_FAILURES)
+    assert redis("GET", "login_fail_127.0.0.1_" + name) == str(MAX_FAILURES)
     assert login(client, name)["res"] == 4
 
 
 def test_success_clears_failures(client):
     name, _ = register(client)
-    key = "login_fail_" + name
+    key = "login_fail_127.0.0.1_" + name
     assert login(client, name, "bad-password") == WRONG
     assert login(client, name, "bad-password") == WRONG
     assert redis("GET", key) == "2"
     assert login(client, name)["res"] == 5
     assert redis("EXISTS", key) == "0"
+    # the account's counter keeps the failures (a success is not counted)
+    assert redis("GET", "login_fail_" + name) == "2"
 
 
 # ------------------------------------------------------------- registration

@@ -25,6 +25,12 @@ static void test_defaults(void **state) {
     assert_int_equal(c.order_expire_interval, 60);
     assert_int_equal(c.locking, LOCK_GUARDED);
     assert_int_equal(c.mysql_lock_wait_s, 3);
+    assert_int_equal(c.login_max_failures, 5);
+    assert_int_equal(c.login_lockout, 900);
+    assert_int_equal(c.login_user_max_failures, 20);
+    assert_int_equal(c.login_user_block, 60);
+    assert_int_equal(c.order_max_unpaid, 5);
+    assert_int_equal(c.order_cod_ttl, 0); /* never */
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -52,6 +58,17 @@ static void test_values(void **state) {
     assert_int_equal(c.locking, LOCK_PESSIMISTIC);
     config_free(&c);
     raw.order_locking = NULL;
+    raw.login_user_max_failures = "100000";
+    raw.login_user_block = "3600";
+    raw.order_max_unpaid = "0"; /* no cap */
+    raw.order_cod_ttl = "259200";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.login_user_max_failures, 100000);
+    assert_int_equal(c.login_user_block, 3600);
+    assert_int_equal(c.order_max_unpaid, 0);
+    assert_int_equal(c.order_cod_ttl, 259200);
+    config_free(&c);
+    raw.login_user_max_failures = raw.login_user_block = raw.order_max_unpaid = raw.order_cod_ttl = NULL;
     raw.redis = "[::1]:6390";
     assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
     assert_string_equal(c.redis_host, "[::1]");
@@ -82,6 +99,10 @@ static void bad_user(struct df_config_raw *r) { r->mysql_user = ""; }
 static void bad_ttl(struct df_config_raw *r) { r->order_ttl = "0"; }
 static void bad_ttl_long(struct df_config_raw *r) { r->order_ttl = "604801"; }
 static void bad_interval(struct df_config_raw *r) { r->order_expire_interval = "3601"; }
+static void bad_user_fails(struct df_config_raw *r) { r->login_user_max_failures = "0"; }
+static void bad_user_block(struct df_config_raw *r) { r->login_user_block = "3601"; }
+static void bad_max_unpaid(struct df_config_raw *r) { r->order_max_unpaid = "-1"; }
+static void bad_cod_ttl(struct df_config_raw *r) { r->order_cod_ttl = "1h"; }
 
 static void bad_locking(struct df_config_raw *r) { r->order_locking = "Guarded"; }
 static void bad_lock_wait(struct df_config_raw *r) { r->mysql_lock_wait_s = "5"; } /* timeout is 5 */
@@ -100,6 +121,11 @@ static void test_rejects(void **state) {
     expect_bad("order_ttl", bad_ttl_long, "dailyfresh-order-ttl");
     expect_bad("order_expire_interval", bad_interval, "from 1 to 3600");
     expect_bad("order_locking", bad_locking, "dailyfresh-order-locking: 'Guarded' is not guarded, pessimistic or optimistic");
+    expect_bad("login_user_max_failures", bad_user_fails,
+               "dailyfresh-login-user-max-failures: '0' is not a whole number from 1 to 100000");
+    expect_bad("login_user_block", bad_user_block, "dailyfresh-login-user-block: '3601' is not a whole number from 1 to 3600");
+    expect_bad("order_max_unpaid", bad_max_unpaid, "dailyfresh-order-max-unpaid: '-1' is not a whole number from 0 to 10000");
+    expect_bad("order_cod_ttl", bad_cod_ttl, "dailyfresh-order-cod-ttl: '1h' is not a whole number from 0 to 31536000");
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
 }
 

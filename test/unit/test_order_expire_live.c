@@ -107,7 +107,7 @@ static void *sweep_until_done(void *arg) {
     pthread_barrier_wait(s->start);
     for (int idle = 0; idle < 3 && s->sweeps < 10000;) {
         req_init(&r, &app);
-        int n = order_expire_sweep(&r, TTL, BATCH);
+        int n = order_expire_sweep(&r, TTL, 0, BATCH);
         req_release(&r);
         s->sweeps++;
         if (n < 0)
@@ -234,8 +234,8 @@ static void test_concurrent_sweepers_restore_exactly_once(void **state) {
 static void test_nothing_to_do(void **state) {
     struct df_req r;
     req_init(&r, &app);
-    assert_int_equal(order_expire_sweep(&r, 604800, BATCH), 0);
-    assert_int_equal(order_expire_sweep(&r, TTL, 0), 0);
+    assert_int_equal(order_expire_sweep(&r, 604800, 0, BATCH), 0);
+    assert_int_equal(order_expire_sweep(&r, TTL, 0, 0), 0);
     req_release(&r);
 }
 
