@@ -14,6 +14,10 @@ cJSON *sku_json(const struct db_rows *rows, unsigned c) {
     return o;
 }
 
+cJSON *sku_raw(const struct db_rows *rows, unsigned c) {
+    return cJSON_CreateRaw(db_str(rows, c));
+}
+
 int sku_rows_add(struct db_rows *rows, cJSON *arr) {
     int rc;
     while ((rc = db_next(rows)) > 0)

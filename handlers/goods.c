@@ -23,23 +23,24 @@ static const char types_sql[] = "SELECT id, name, logo, image FROM df_goods_type
 /* The type with how many SKUs it lists, the page and the type's 2 newest
  * SKUs, in one statement (one round trip instead of three; MariaDB's query
  * cache answers it until a table changes). Each row says its part; seq keeps
- * each part's order. Columns: part, seq, the SKU_COLS (parts 2 and 3), then
+ * each part's order. Columns: part, seq, the SKU as JSON (SKU_JSON, parts 2
+ * and 3), then
  * for part 1 the type's id, name, logo, image and count. One text per
  * order: statements are cached by their text.
  * Parameters: type, type, limit, offset, type. */
 #define COL_SKU 2
-#define COL_E (COL_SKU + SKU_NCOLS)
+#define COL_E (COL_SKU + 1)
 #define LIST_SQL(order)                                                                                       \
     "SELECT * FROM ("                                                                                         \
-    " SELECT 1 AS part, 0 AS seq, " SKU_NULLS ", t.id AS e1, t.name AS e2,"                          \
+    " SELECT 1 AS part, 0 AS seq, NULL AS sku, t.id AS e1, t.name AS e2,"                          \
     "  t.logo AS e3, t.image AS e4,"                                                                          \
     "  (SELECT COUNT(*) FROM df_goods_sku c WHERE c.type_id = t.id AND c.status = 1) AS e5"                   \
     "  FROM df_goods_type t WHERE t.id = ?"                                                                   \
     " UNION ALL"                                                                                              \
-    " (SELECT 2, ROW_NUMBER() OVER (ORDER BY " order "), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL"          \
+    " (SELECT 2, ROW_NUMBER() OVER (ORDER BY " order "), " SKU_JSON ", NULL, NULL, NULL, NULL, NULL"          \
     "  FROM df_goods_sku s WHERE s.type_id = ? AND s.status = 1 ORDER BY " order " LIMIT ? OFFSET ?)"        \
     " UNION ALL"                                                                                              \
-    " (SELECT 3, ROW_NUMBER() OVER (ORDER BY s.id DESC), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL"          \
+    " (SELECT 3, ROW_NUMBER() OVER (ORDER BY s.id DESC), " SKU_JSON ", NULL, NULL, NULL, NULL, NULL"          \
     "  FROM df_goods_sku s WHERE s.type_id = ? AND s.status = 1 ORDER BY s.id DESC LIMIT 2)"                 \
     ") u ORDER BY part, seq"
 static const char page_by_id_sql[] = LIST_SQL("s.id DESC");
@@ -119,10 +120,10 @@ static int list_page(struct df_req *r, const char *sql, long long type_id, long 
             *nskus = db_ll(&rows, COL_E + 4);
             break;
         case 2:
-            cJSON_AddItemToArray(skus, sku_json(&rows, COL_SKU));
+            cJSON_AddItemToArray(skus, sku_raw(&rows, COL_SKU));
             break;
         case 3:
-            cJSON_AddItemToArray(newest, sku_json(&rows, COL_SKU));
+            cJSON_AddItemToArray(newest, sku_raw(&rows, COL_SKU));
             break;
         }
     }

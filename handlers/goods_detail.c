@@ -16,30 +16,30 @@
 /* Everything the page shows in one statement (one round trip instead of
  * four; MariaDB's query cache answers it until a table changes). Each row
  * says its part; seq keeps each part's order. Columns: part, seq, the
- * SKU_COLS, then e1..e8:
+ * SKU as JSON (SKU_JSON), then e1..e8:
  *   1 the SKU     e: status, goods id, name, detail, type id, name, logo, image
  *   2 same SPU    (other online SKUs of its goods, by id)
  *   3 newest      (the 2 newest online SKUs of its type)
  *   4 comment     e: username, comment, time (newest first, 20) */
 #define COL_SKU 2
-#define COL_E (COL_SKU + SKU_NCOLS)
+#define COL_E (COL_SKU + 1)
 static const char detail_sql[] =
     "SELECT * FROM ("
-    " SELECT 1 AS part, 0 AS seq, " SKU_COLS ", s.status AS e1, g.id AS e2, g.name AS e3, g.detail AS e4,"
+    " SELECT 1 AS part, 0 AS seq, " SKU_JSON " AS sku, s.status AS e1, g.id AS e2, g.name AS e3, g.detail AS e4,"
     "  t.id AS e5, t.name AS e6, t.logo AS e7, t.image AS e8"
     "  FROM df_goods_sku s JOIN df_goods g ON g.id = s.goods_id JOIN df_goods_type t ON t.id = s.type_id"
     "  WHERE s.id = ?"
     " UNION ALL"
-    " SELECT 2, ROW_NUMBER() OVER (ORDER BY s.id), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    " SELECT 2, ROW_NUMBER() OVER (ORDER BY s.id), " SKU_JSON ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
     "  FROM df_goods_sku s JOIN df_goods_sku me ON me.id = ? AND s.goods_id = me.goods_id"
     "  WHERE s.id <> me.id AND s.status = 1"
     " UNION ALL"
-    " (SELECT 3, ROW_NUMBER() OVER (ORDER BY s.id DESC), " SKU_COLS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    " (SELECT 3, ROW_NUMBER() OVER (ORDER BY s.id DESC), " SKU_JSON ", NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
     "  NULL FROM df_goods_sku s JOIN df_goods_sku me ON me.id = ? AND s.type_id = me.type_id"
     "  WHERE s.status = 1 ORDER BY s.id DESC LIMIT 2)"
     " UNION ALL"
     " (SELECT 4, ROW_NUMBER() OVER (ORDER BY og.update_time DESC, og.id DESC),"
-    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    "  NULL,"
     "  u.username, og.comment, DATE_FORMAT(og.update_time, '%Y-%m-%d %H:%i:%s'), NULL, NULL, NULL, NULL, NULL"
     "  FROM df_order_goods og JOIN df_order_info o ON o.order_id = og.order_id JOIN df_user u ON u.id = o.user_id"
     "  WHERE og.sku_id = ? AND og.comment <> '' ORDER BY og.update_time DESC, og.id DESC LIMIT 20)"
@@ -47,7 +47,7 @@ static const char detail_sql[] =
 
 /* The SKU's own row: its goods and type. */
 static void add_sku(const struct db_rows *rows, cJSON *o) {
-    cJSON_AddItemToObject(o, "sku", sku_json(rows, COL_SKU));
+    cJSON_AddItemToObject(o, "sku", sku_raw(rows, COL_SKU));
     cJSON *g = cJSON_AddObjectToObject(o, "goods");
     json_add_int(g, "id", db_ll(rows, COL_E + 1));
     cJSON_AddStringToObject(g, "name", db_str(rows, COL_E + 2));
@@ -85,9 +85,9 @@ void goods_detail(struct df_req *r) {
             newest = cJSON_AddArrayToObject(o, "new_skus");
             comments = cJSON_AddArrayToObject(o, "comments");
         } else if (found && part == 2) {
-            cJSON_AddItemToArray(same, sku_json(&rows, COL_SKU));
+            cJSON_AddItemToArray(same, sku_raw(&rows, COL_SKU));
         } else if (found && part == 3) {
-            cJSON_AddItemToArray(newest, sku_json(&rows, COL_SKU));
+            cJSON_AddItemToArray(newest, sku_raw(&rows, COL_SKU));
         } else if (found && part == 4) {
             cJSON_AddItemToArray(comments, comment_json(&rows));
         }

@@ -18,26 +18,26 @@
 /* The whole catalog part in one statement (one round trip instead of
  * four; MariaDB's query cache answers it until a table changes). Each row
  * says its part; seq keeps each part's order. Columns: part, seq, the
- * SKU_COLS (parts 2 and 3), then e1..e5:
+ * SKU as JSON (SKU_JSON, parts 2 and 3), then e1..e5:
  *   1 type        e: id, name, logo, image
  *   2 type goods  e: type_id, display_type
  *   3 banner      e: id, image, index
  *   4 promotion   e: id, name, url, image, index */
 #define COL_SKU 2
-#define COL_E (COL_SKU + SKU_NCOLS)
+#define COL_E (COL_SKU + 1)
 static const char index_sql[] =
     "SELECT * FROM ("
-    " SELECT 1 AS part, t.id AS seq, " SKU_NULLS ","
+    " SELECT 1 AS part, t.id AS seq, NULL AS sku,"
     "  t.id AS e1, t.name AS e2, t.logo AS e3, t.image AS e4, NULL AS e5 FROM df_goods_type t"
     " UNION ALL"
-    " SELECT 2, ROW_NUMBER() OVER (ORDER BY b.type_id, b.`index`, b.id), " SKU_COLS ","
+    " SELECT 2, ROW_NUMBER() OVER (ORDER BY b.type_id, b.`index`, b.id), " SKU_JSON ","
     "  b.type_id, b.display_type, NULL, NULL, NULL"
     "  FROM df_index_type_goods b JOIN df_goods_sku s ON s.id = b.sku_id WHERE s.status = 1"
     " UNION ALL"
-    " SELECT 3, ROW_NUMBER() OVER (ORDER BY b.`index`, b.id), " SKU_COLS ", b.id, b.image, b.`index`, NULL, NULL"
+    " SELECT 3, ROW_NUMBER() OVER (ORDER BY b.`index`, b.id), " SKU_JSON ", b.id, b.image, b.`index`, NULL, NULL"
     "  FROM df_index_banner b JOIN df_goods_sku s ON s.id = b.sku_id WHERE s.status = 1"
     " UNION ALL"
-    " SELECT 4, ROW_NUMBER() OVER (ORDER BY p.`index`, p.id), " SKU_NULLS ","
+    " SELECT 4, ROW_NUMBER() OVER (ORDER BY p.`index`, p.id), NULL,"
     "  p.id, p.name, p.url, p.image, p.`index` FROM df_index_promotion p"
     ") u ORDER BY part, seq";
 
@@ -67,14 +67,14 @@ static void add_row(struct db_rows *rows, cJSON *types, cJSON *banners, cJSON *p
         if ((t = type_of(types, db_ll(rows, COL_E))) != NULL)
             cJSON_AddItemToArray(
                 cJSON_GetObjectItem(t, db_ll(rows, COL_E + 1) == 1 ? "image_banners" : "title_banners"),
-                sku_json(rows, COL_SKU));
+                sku_raw(rows, COL_SKU));
         break;
     case 3:
         o = cJSON_CreateObject();
         json_add_int(o, "id", db_ll(rows, COL_E));
         cJSON_AddStringToObject(o, "image", db_str(rows, COL_E + 1));
         json_add_int(o, "index", db_ll(rows, COL_E + 2));
-        cJSON_AddItemToObject(o, "sku", sku_json(rows, COL_SKU));
+        cJSON_AddItemToObject(o, "sku", sku_raw(rows, COL_SKU));
         cJSON_AddItemToArray(banners, o);
         break;
     case 4:
