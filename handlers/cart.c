@@ -31,10 +31,7 @@
  * Returns the new sum of all counts, -1 when stock is short, -2 when the
  * session does not exist (expired or logged out). */
 static struct rds_script add_script = RDS_SCRIPT(
-    "local function count(v)\n"
-    "  if type(v) == 'string' and #v <= 15 and string.find(v, '^%d+$') then return tonumber(v) end\n"
-    "  return nil\n"
-    "end\n"
+    CART_LUA_COUNT
     "local uid = count(redis.call('GET', KEYS[1]))\n"
     "if not uid or uid <= 0 then return -2 end\n"
     "local cart = 'cart_' .. string.format('%d', uid)\n"

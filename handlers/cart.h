@@ -17,6 +17,14 @@ int cart_count_parse(const char *s, long long *out);
 /* A count stored in the hash: decimal digits, at most 15 (the rule the
  * add script applies too, so C and Lua agree on what counts). */
 int cart_value_parse(const char *s, size_t len, long long *out);
+/* cart_value_parse's rule in Lua, for the cart's scripts (and the session's
+ * user id they read): count(v) is the number, or nil. */
+#define CART_LUA_COUNT                                                                                        \
+    "local function count(v)\n"                                                                              \
+    "  if type(v) == 'string' and #v <= 15 and string.find(v, '^%d+$') then return tonumber(v) end\n"        \
+    "  return nil\n"                                                                                         \
+    "end\n"
+
 /* Sum of the stored counts in an HVALS reply; unreadable values count 0. */
 long long cart_hvals_sum(const redisReply *vals);
 

@@ -50,13 +50,12 @@ long long cart_hvals_sum(const redisReply *vals) {
  * docs/performance.md). KEYS[1] the session key; ARGV[1] HVALS or HGETALL;
  * ARGV[2], when given, a SKU id put at the head of history_<uid> (LREM,
  * LPUSH, LTRIM 0 4: five kept, newest first, no duplicates).
- * Returns {uid, the cart reply}, or {0} without a session. The user id is
- * read by the rule session_user applies. */
+ * Returns {uid, the cart reply}, or {0} without a session. */
 static struct rds_script session_cart_script = RDS_SCRIPT(
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if type(v) ~= 'string' or #v > 15 or not string.find(v, '^%d+$') then return {0} end\n"
-    "local uid = string.format('%d', tonumber(v))\n"
-    "if uid == '0' then return {0} end\n"
+    CART_LUA_COUNT
+    "local id = count(redis.call('GET', KEYS[1]))\n"
+    "if not id or id <= 0 then return {0} end\n"
+    "local uid = string.format('%d', id)\n"
     "if ARGV[2] then\n"
     "  local h = 'history_' .. uid\n"
     "  redis.call('LREM', h, 0, ARGV[2])\n"

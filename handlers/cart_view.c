@@ -150,5 +150,5 @@ void cart_count(struct df_req *r) {
     if (uid == 0)
         resp_res_err(r, 0, CART_LOGIN_MSG);
     else
-        cJSON_AddNumberToObject(resp_res(r, 1), "total_count", (double)cart_hvals_sum(vals));
+        json_add_int(resp_res(r, 1), "total_count", cart_hvals_sum(vals));
 }

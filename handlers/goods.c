@@ -24,15 +24,14 @@ static const char types_sql[] = "SELECT id, name, logo, image FROM df_goods_type
  * SKUs, in one statement (one round trip instead of three; MariaDB's query
  * cache answers it until a table changes). Each row says its part; seq keeps
  * each part's order. Columns: part, seq, the SKU as JSON (SKU_JSON, parts 2
- * and 3), then
- * for part 1 the type's id, name, logo, image and count. One text per
- * order: statements are cached by their text.
+ * and 3), then for part 1 the type's id, name, logo, image and count. One
+ * text per order: statements are cached by their text.
  * Parameters: type, type, limit, offset, type. */
 #define COL_SKU 2
 #define COL_E (COL_SKU + 1)
 #define LIST_SQL(order)                                                                                       \
     "SELECT * FROM ("                                                                                         \
-    " SELECT 1 AS part, 0 AS seq, NULL AS sku, t.id AS e1, t.name AS e2,"                          \
+    " SELECT 1 AS part, 0 AS seq, NULL AS sku, t.id AS e1, t.name AS e2,"                                    \
     "  t.logo AS e3, t.image AS e4,"                                                                          \
     "  (SELECT COUNT(*) FROM df_goods_sku c WHERE c.type_id = t.id AND c.status = 1) AS e5"                   \
     "  FROM df_goods_type t WHERE t.id = ?"                                                                   \
@@ -109,6 +108,7 @@ static int list_page(struct df_req *r, const char *sql, long long type_id, long 
     long long size = r->app->cfg.page_size;
     cJSON *skus = cJSON_CreateArray(), *newest = cJSON_CreateArray();
     *nskus = -1;
+    /* page is at most 2^53 (parse_id) and size at most 100: the offset fits */
     if (db_query(r, &rows, sql, "iiiii", type_id, type_id, size, (page - 1) * size, type_id) < 0) {
         rc = -1;
         goto out;

@@ -400,12 +400,7 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     }
     if (db_ll(&rows, 0) < max)
         return 0;
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "res", 7);
-    cJSON_AddStringToObject(e, "errmsg", "下单失败");
-    cJSON_AddStringToObject(e, "reason", "too_many_unpaid");
-    cJSON_AddNumberToObject(e, "max_unpaid", (double)max);
-    resp_json(r, 200, e);
+    cJSON_AddNumberToObject(resp_res_reason(r, 7, "下单失败", "too_many_unpaid"), "max_unpaid", (double)max);
     return 1;
 }
 

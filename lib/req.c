@@ -105,11 +105,12 @@ void resp_res_err(struct df_req *r, int code, const char *msg) {
     cJSON_AddStringToObject(resp_res(r, code), "errmsg", msg);
 }
 
-void resp_res_reason(struct df_req *r, int code, const char *msg, const char *reason) {
+cJSON *resp_res_reason(struct df_req *r, int code, const char *msg, const char *reason) {
     cJSON *o = resp_res(r, code);
     cJSON_AddStringToObject(o, "errmsg", msg);
     if (reason)
         cJSON_AddStringToObject(o, "reason", reason);
+    return o;
 }
 
 cJSON *resp_res_ok(struct df_req *r, int code, const char *msg) {

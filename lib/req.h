@@ -92,8 +92,9 @@ void resp_json_if(struct df_req *r, int ok, cJSON *body);
 void resp_error(struct df_req *r, int status, const char *msg); /* {"error": msg} */
 /* 200 {"res": code, "errmsg": msg} */
 void resp_res_err(struct df_req *r, int code, const char *msg);
-/* 200 {"res": code, "errmsg": msg, "reason": reason} (no reason when NULL) */
-void resp_res_reason(struct df_req *r, int code, const char *msg, const char *reason);
+/* 200 {"res": code, "errmsg": msg, "reason": reason} (no reason when NULL);
+ * returns the answer, still the request's, for more members */
+cJSON *resp_res_reason(struct df_req *r, int code, const char *msg, const char *reason);
 /* 200 {"res": code, "message": msg}; returns the object for extra fields */
 cJSON *resp_res_ok(struct df_req *r, int code, const char *msg);
 /* 200 {"res": code}; returns the object for the payload */

@@ -175,14 +175,12 @@ static void df_master_fixup(int step) {
         uwsgi_log("dailyfresh: cannot register the order expiry timer\n");
         exit(1);
     }
+    char cod[40] = "never";
     if (app.cfg.order_cod_ttl > 0)
-        uwsgi_log("dailyfresh: unpaid orders expire after %ld s (cash on delivery after %ld s), swept every %ld s by "
-                  "mule 1 (signal %d)\n",
-                  app.cfg.order_ttl, app.cfg.order_cod_ttl, app.cfg.order_expire_interval, sig);
-    else
-        uwsgi_log("dailyfresh: unpaid orders expire after %ld s (cash on delivery never), swept every %ld s by mule 1 "
-                  "(signal %d)\n",
-                  app.cfg.order_ttl, app.cfg.order_expire_interval, sig);
+        snprintf(cod, sizeof(cod), "after %ld s", app.cfg.order_cod_ttl);
+    uwsgi_log("dailyfresh: unpaid orders expire after %ld s (cash on delivery %s), swept every %ld s by mule 1 "
+              "(signal %d)\n",
+              app.cfg.order_ttl, cod, app.cfg.order_expire_interval, sig);
 }
 
 /* In the mule, for each timer tick. Never in a worker: the sweep waits on

@@ -57,8 +57,9 @@ VAR=$(mktemp -d /tmp/dailyfresh-test.XXXXXX)
 read -r HTTP_PORT U1 U2 ALIPAY_PORT <<<"$(free_ports 4)"
 export DF_VAR=$VAR DF_HTTP_PORT=$HTTP_PORT DF_UWSGI_PORTS="$U1 $U2" DF_ALIPAY_PORT=$ALIPAY_PORT
 # the suites log in, register and order far faster than a person: nginx's
-# per-address limits are raised out of their way (test_rate_limit.py
-# brings them back down for itself)
+# per-address limits are raised out of their way
+# (test_security.py::test_rate_limits_answer_429_json_per_address brings
+# them back down for itself)
 export DF_LIMIT_LOGIN_RATE=100000r/s DF_LIMIT_REGISTER_RATE=100000r/s DF_LIMIT_COMMIT_RATE=100000r/s \
     DF_LIMIT_LOGIN_BURST=100000 DF_LIMIT_REGISTER_BURST=100000 DF_LIMIT_COMMIT_BURST=100000
 # the private stack pays at its own local Alipay gateway, never at a real one
