@@ -42,6 +42,17 @@ def _b64(value):
     return base64.b64encode(str(value).encode()).decode()
 
 
+def uwsgi_log(port):
+    """The text of one instance's uWSGI log."""
+    with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
+        return f.read()
+
+
+def uwsgi_logs():
+    """Both instances' uWSGI logs, one after the other."""
+    return "".join(uwsgi_log(port) for port in UWSGI_PORTS)
+
+
 def stack(*args):
     """scripts/stack.sh with the private stack's environment."""
     return subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), *args], check=True,

@@ -1,12 +1,11 @@
 """The foundation through nginx: health, routing, request parsing, CSRF,
 response format, load balancing over both instances."""
-import os
 import socket
 import time
 
 import requests
 
-from conftest import BASE, VAR, UWSGI_PORTS, Client
+from conftest import BASE, UWSGI_PORTS, Client, uwsgi_log, uwsgi_logs
 
 JSON_CT = "application/json; charset=utf-8"
 
@@ -55,11 +54,7 @@ def test_request_log_line_per_request(client):
     marker = "/healthz?logmarker=%d" % time.time_ns()
     client.get_json(marker)
     time.sleep(0.3)
-    logs = ""
-    for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-            logs += f.read()
-    line = next(l for l in logs.splitlines() if marker in l)
+    line = next(l for l in uwsgi_logs().splitlines() if marker in l)
     parts = line.split()
     assert parts[0] == "GET" and parts[2] == "200"
     assert parts[3].endswith("us") and int(parts[3][:-2]) >= 0
@@ -76,8 +71,7 @@ def test_requests_spread_over_both_instances():
     time.sleep(0.3)
     served = {}
     for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-            text = f.read()
+        text = uwsgi_log(port)
         served[port] = sum(1 for m in markers if m in text)
     assert sum(served.values()) == 40
     assert all(n > 0 for n in served.values()), served
@@ -127,14 +121,6 @@ def test_body_too_large_is_json_413(client):
     assert r.json() == {"error": "request body too large"}
 
 
-def _uwsgi_logs():
-    text = ""
-    for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-            text += f.read()
-    return text
-
-
 def test_body_too_large_never_reaches_an_instance(client):
     """nginx itself refuses a body past 1 MiB: no instance reads, logs or
     answers it (the plugin's own limit is only the second line)."""
@@ -146,9 +132,9 @@ def test_body_too_large_never_reaches_an_instance(client):
     for p in probes:
         requests.get(BASE + p, timeout=10)
     deadline = time.monotonic() + 5
-    while not all(p in _uwsgi_logs() for p in probes) and time.monotonic() < deadline:
+    while not all(p in uwsgi_logs() for p in probes) and time.monotonic() < deadline:
         time.sleep(0.1)
-    logs = _uwsgi_logs()
+    logs = uwsgi_logs()
     assert all(p in logs for p in probes), "the instances did not log the requests after it"
     assert big not in logs, "the too large body reached an instance"
 

@@ -17,7 +17,7 @@ import uuid
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import BASE, ROOT, UWSGI_PORTS, VAR, Client, redis, sql, stack, uwsgi_options, wait_healthy
+from conftest import BASE, ROOT, VAR, Client, redis, sql, stack, uwsgi_logs, uwsgi_options, wait_healthy
 from orders_util import buyer, commit, orders_of, put_cart, sku_state, skus
 from users_util import PASSWORD, logged_in, login, register
 
@@ -48,14 +48,6 @@ def client_from(addr):
     return c
 
 
-def uwsgi_log_text():
-    text = ""
-    for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-            text += f.read()
-    return text
-
-
 def nginx_access_text():
     time.sleep(1.5)  # the access log is flushed every second
     with open(os.path.join(VAR, "log", "nginx-access.log"), errors="replace") as f:
@@ -77,7 +69,7 @@ def test_lockout_is_per_address_and_the_owner_still_logs_in(client):
     assert owner.get_json("/api/user/info").json()["user"]["username"] == name
     # and the attacker stays locked out
     assert login(attacker, name) == LOCKED
-    log = uwsgi_log_text()
+    log = uwsgi_logs()
     assert f"login: 127.0.0.2 locked out of account '{name}' for 900 s after 5 failed logins" in log
     assert PASSWORD not in log and "guess-" not in log
 
@@ -95,7 +87,7 @@ def test_account_blocked_briefly_after_failures_from_many_addresses(client):
     assert redis("GET", "login_fail_" + name) == str(USER_MAX_FAILURES)
     assert 0 < int(redis("TTL", "login_fail_" + name)) <= USER_BLOCK
     assert f"login: account '{name}' refused to every address for {USER_BLOCK} s after {USER_MAX_FAILURES} " \
-           f"failed logins (the last from {addrs[-1]})" in uwsgi_log_text()
+           f"failed logins (the last from {addrs[-1]})" in uwsgi_logs()
     redis("DEL", "login_fail_" + name)  # what the block's end does
     assert login(fresh, name)["res"] == 5
     assert login(client_from(addrs[0]), name) == LOCKED  # the address lockouts outlive it
@@ -119,7 +111,7 @@ def test_unknown_name_with_odd_characters_is_logged_safely(client):
     name = "evil\r\nforged line " + uuid.uuid4().hex[:6]
     for _ in range(MAX_FAILURES):
         assert login(client_from("127.0.2.1"), name, "bad-password") == WRONG
-    log = uwsgi_log_text()
+    log = uwsgi_logs()
     assert f"login: 127.0.2.1 locked out of account 'evil??forged line {name[-6:]}'" in log
     assert "\nforged line" not in log
 
@@ -211,7 +203,7 @@ def test_cash_on_delivery_orders_expire_with_their_own_ttl():
         assert sku_state(old_cod) == (10, 0)
         assert sql("SELECT order_status FROM df_order_info WHERE order_id = @p0", o2) == [["1"]]
         assert sku_state(young_cod) == (7, 3)
-        assert "(cash on delivery after 600 s)" in uwsgi_log_text()
+        assert "(cash on delivery after 600 s)" in uwsgi_logs()
 
 
 # ------------------------------------------------------------- logs and headers
@@ -231,10 +223,10 @@ def test_return_parameters_stay_out_of_the_logs():
     access = nginx_access_text()
     assert '"GET /order/return HTTP/1.1" 200' in access
     assert '"GET /api/order/return HTTP/1.1" 200' in access
-    assert marker in access and marker in uwsgi_log_text()
-    for text in (access, uwsgi_log_text()):
+    assert marker in access and marker in uwsgi_logs()
+    for text in (access, uwsgi_logs()):
         assert sign not in text and trade not in text
-    assert "GET /api/order/return 200" in uwsgi_log_text()
+    assert "GET /api/order/return 200" in uwsgi_logs()
 
 
 def test_security_headers_on_every_kind_of_answer(client):

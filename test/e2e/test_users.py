@@ -2,14 +2,13 @@
 remember-me), logout, the user centre's data, CSRF on every action, and
 sessions shared by both uWSGI instances."""
 import concurrent.futures
-import os
 import re
 import time
 
 import pytest
 import requests
 
-from conftest import BASE, UWSGI_PORTS, VAR, Client, redis, sql, stack, unique_name
+from conftest import BASE, UWSGI_PORTS, Client, redis, sql, stack, unique_name, uwsgi_log
 from users_util import (PASSWORD, django_hash, django_verify, insert_user, logged_in, login, register,
                         user_id)
 
@@ -366,11 +365,7 @@ def test_csrf_form_field_works(client):
 # ------------------------------------------------- sessions and the servers
 
 def _uwsgi_logs():
-    text = {}
-    for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-            text[port] = f.read()
-    return text
+    return {port: uwsgi_log(port) for port in UWSGI_PORTS}
 
 
 def test_session_valid_on_both_instances():

@@ -231,6 +231,20 @@ static long long scalar(MYSQL *m, const char *q) {
     return v;
 }
 
+/* The server drops a connection, as when it restarts or kills an idle
+ * one; returns once the kill has had time to reach the client's socket. */
+static void kill_mysql_connection(long long id) {
+    MYSQL *admin = mysql_init(NULL);
+    assert_non_null(mysql_real_connect(admin, "localhost", cfg.mysql_user, cfg.mysql_password, cfg.mysql_database,
+                                       0, cfg.mysql_socket, 0));
+    char q[64];
+    snprintf(q, sizeof(q), "KILL CONNECTION %lld", id);
+    assert_int_equal(mysql_query(admin, q), 0);
+    mysql_close(admin);
+    struct timespec d = {0, 50 * 1000000L};
+    nanosleep(&d, NULL);
+}
+
 static void test_mysql_rollback_on_return(void **state) {
     struct pool p;
     char err[512];
@@ -262,15 +276,7 @@ static void test_mysql_killed_replaced(void **state) {
     struct pool_slot *s = pool_get(&p, err, sizeof(err));
     long long victim = scalar(m_of(s), "SELECT CONNECTION_ID()");
     pool_put(&p, s, 0);
-    MYSQL *admin = mysql_init(NULL);
-    assert_non_null(mysql_real_connect(admin, "localhost", cfg.mysql_user, cfg.mysql_password, cfg.mysql_database,
-                                       0, cfg.mysql_socket, 0));
-    char q[64];
-    snprintf(q, sizeof(q), "KILL CONNECTION %lld", victim);
-    assert_int_equal(mysql_query(admin, q), 0);
-    mysql_close(admin);
-    struct timespec d = {0, 50 * 1000000L};
-    nanosleep(&d, NULL);
+    kill_mysql_connection(victim);
     s = pool_get(&p, err, sizeof(err));
     assert_non_null(s);
     long long now = scalar(m_of(s), "SELECT CONNECTION_ID()");
@@ -316,15 +322,7 @@ static void test_request_lost_mysql_discarded(void **state) {
      * request's next statement fails as an outage, not as a bug */
     req_init(&r, &app);
     assert_int_equal(req_connection_id(&r), victim);
-    MYSQL *admin = mysql_init(NULL);
-    assert_non_null(mysql_real_connect(admin, "localhost", cfg.mysql_user, cfg.mysql_password, cfg.mysql_database,
-                                       0, cfg.mysql_socket, 0));
-    char q[64];
-    snprintf(q, sizeof(q), "KILL CONNECTION %lld", victim);
-    assert_int_equal(mysql_query(admin, q), 0);
-    mysql_close(admin);
-    struct timespec d = {0, 50 * 1000000L};
-    nanosleep(&d, NULL);
+    kill_mysql_connection(victim);
     assert_int_equal(req_connection_id(&r), -1);
     assert_int_equal(r.fail_status, 503);
     req_release(&r);
