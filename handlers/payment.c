@@ -84,7 +84,10 @@ static enum paid decide(struct df_req *r, const char *order_id, const char *trad
         return n == 1 ? PAID_NOW : PAID_FAILED;
     }
     if (status >= ORDER_UNSENT && status <= ORDER_FINISHED) {
-        if (strcmp(had, trade_no) != 0 && (*recorded = record_refund(r, id, trade_no, amount, "paid_twice")) < 0)
+        /* another trade for a paid order is a double payment (without
+         * a first trade_no the order was settled outside Alipay) */
+        if (had[0] && strcmp(had, trade_no) != 0 &&
+            (*recorded = record_refund(r, id, trade_no, amount, "paid_twice")) < 0)
             return PAID_FAILED;
         return PAID_BEFORE;
     }
