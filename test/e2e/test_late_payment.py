@@ -6,12 +6,15 @@ for refund in df_order_refund, once per trade_no. Alipay is answered
 "success" (a retry would only repeat it); /order/check answers res 4
 cancelled."""
 import concurrent.futures
+import os
+import subprocess
 import time
+import uuid
 
 import pytest
 import requests
 
-from conftest import sql, uwsgi_logs, uwsgi_options
+from conftest import MYSQL_SOCK, ROOT, sql, uwsgi_logs, uwsgi_options
 from orders_util import sku_state
 from payment_util import alipay_order, control, notify_fields, order_row, post_notify, signed
 
@@ -163,3 +166,34 @@ def test_late_notifies_racing_the_sweeps_give_the_stock_back_once():
             assert order_row(oid)[0] == 6, oid
             assert sku_state(skus[oid]) == (100, 0), oid
             assert refunds(oid) == [[fields["trade_no"], "50.00", "expired", "1"]], oid
+
+
+def test_schema_adds_the_refund_table_to_an_existing_database():
+    """schema.sql, loaded on every start, adds df_order_refund to a database
+    made before it (here a scratch one without it) and keeps what is there."""
+    db = "df_schema_" + uuid.uuid4().hex[:12]
+
+    def run(statement=None, db_name=db):
+        args = ["mariadb", "--no-defaults", f"--socket={MYSQL_SOCK}", "-uroot", "-N", "-B"]
+        args += [db_name] if db_name else []
+        if statement is None:
+            with open(os.path.join(ROOT, "schema", "schema.sql"), "rb") as f:
+                return subprocess.run(args, stdin=f, check=True, capture_output=True, timeout=60)
+        return subprocess.run(args + ["-e", statement], check=True, capture_output=True, text=True,
+                              timeout=30).stdout
+
+    run(f"CREATE DATABASE {db} CHARACTER SET utf8mb4", db_name="")
+    try:
+        run()
+        run("DROP TABLE df_order_refund;"
+            "INSERT INTO df_user (password, username, email, date_joined, create_time, update_time)"
+            " VALUES ('x', 'old', 'old@example.com', NOW(6), NOW(6), NOW(6))")
+        assert "df_order_refund" not in run("SHOW TABLES")
+        run()
+        assert "df_order_refund" in run("SHOW TABLES")
+        assert "UNIQUE KEY `df_order_refund_trade_no` (`trade_no`)" in run("SHOW CREATE TABLE df_order_refund")
+        assert run("SELECT username FROM df_user") == "old\n"
+        run()  # and again: nothing changes
+        assert run("SELECT COUNT(*) FROM df_order_refund") == "0\n"
+    finally:
+        run(f"DROP DATABASE {db}", db_name="")
