@@ -3,7 +3,7 @@
  *   res 0 用户未登录 | 1 参数不完整 | 2 非法的支付方式 | 3 地址非法 |
  *   4 商品不存在 {"sku_id", "reason": bad_id|unknown|offline|not_in_cart} |
  *   6 商品库存不足 {"sku_id"} | 7 下单失败 {"reason"} (too_many_unpaid also
- *   carries "max_unpaid") |
+ *   carries "max_unpaid", too_many_cod "max_cod") |
  *   5 {"message":"创建成功","order_id":"..."} (+ "replayed": true when an
  *     Idempotency-Key named an order made before)
  *
@@ -377,12 +377,15 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
     }
 }
 
-/* The cap on a user's unpaid orders (dailyfresh-order-max-unpaid), inside
- * the transaction: the user's row is locked first, so two commits of one
- * user count one after the other and cannot both pass at the cap. 1
- * answered, 0 fine, -1 failure. */
+/* The caps on a user's orders at status 1, inside the transaction: unpaid
+ * online-payment orders (dailyfresh-order-max-unpaid) and unconfirmed
+ * cash-on-delivery orders (dailyfresh-order-max-cod), each counted apart,
+ * so orders of one kind never lock the buyer out of the other. The user's
+ * row is locked first, so two commits of one user count one after the
+ * other and cannot both pass at the cap. 1 answered, 0 fine, -1 failure. */
 static int check_unpaid(struct df_req *r, const struct order *o) {
-    long max = r->app->cfg.order_max_unpaid;
+    int cod = o->pay_method == PAY_CASH;
+    long max = cod ? r->app->cfg.order_max_cod : r->app->cfg.order_max_unpaid;
     struct db_rows rows;
     int rc;
     if (max == 0)
@@ -390,8 +393,9 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? FOR UPDATE", "i", o->uid) < 0 ||
         (rc = db_next(&rows)) < 0)
         return -1;
-    if (db_query(r, &rows, "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = 1", "i",
-                 o->uid) < 0 ||
+    if (db_query(r, &rows,
+                 "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = 1 AND (pay_method = 1) = ?",
+                 "ii", o->uid, (long long)cod) < 0 ||
         (rc = db_next(&rows)) < 0)
         return -1;
     if (rc == 0) {
@@ -400,7 +404,8 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     }
     if (db_ll(&rows, 0) < max)
         return 0;
-    cJSON_AddNumberToObject(resp_res_reason(r, 7, "下单失败", "too_many_unpaid"), "max_unpaid", (double)max);
+    cJSON_AddNumberToObject(resp_res_reason(r, 7, "下单失败", cod ? "too_many_cod" : "too_many_unpaid"),
+                            cod ? "max_cod" : "max_unpaid", (double)max);
     return 1;
 }
 

@@ -54,6 +54,34 @@ static int collect_goods(struct df_req *r, const char *order_id, struct sku_back
     return rc;
 }
 
+/* The goods back on sale, one UPDATE per SKU in ascending id order; -1 on
+ * a database error. */
+static int restock(struct df_req *r, struct sku_back *skus, size_t n) {
+    if (n > 1)
+        qsort(skus, n, sizeof(*skus), by_sku);
+    for (size_t i = 0; i < n; i++)
+        if (db_exec(r, "UPDATE df_goods_sku SET stock = stock + ?, sales = sales - ?, update_time = NOW(6) WHERE id = ?",
+                    "iii", skus[i].count, skus[i].count, skus[i].sku_id) < 0)
+            return -1;
+    return 0;
+}
+
+int order_cancel_restock(struct df_req *r, const char *order_id) {
+    struct sku_back *skus = NULL;
+    size_t n = 0, cap = 0;
+    long long changed = db_exec(r,
+                                "UPDATE df_order_info SET order_status = 6, update_time = NOW(6)"
+                                " WHERE order_id = ? AND order_status = 1",
+                                "s", order_id);
+    if (changed < 0)
+        return -1;
+    if (changed != 1)
+        return 0;
+    if (collect_goods(r, order_id, &skus, &n, &cap) < 0 || restock(r, skus, n) < 0)
+        return -1;
+    return 1;
+}
+
 int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch) {
     if (batch < 1)
         return 0;
@@ -61,9 +89,7 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
         return -1;
     struct db_rows rows;
     if (db_query(r, &rows,
-                 "SELECT order_id FROM df_order_info WHERE order_status = 1"
-                 " AND ((pay_method IN (2, 3, 4) AND create_time < NOW(6) - INTERVAL ? SECOND)"
-                 " OR (? > 0 AND pay_method = 1 AND create_time < NOW(6) - INTERVAL ? SECOND))"
+                 "SELECT order_id FROM df_order_info WHERE order_status = 1 AND " ORDER_EXPIRED_SQL
                  " ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
                  "iiii", (long long)ttl_s, (long long)cod_ttl_s, (long long)cod_ttl_s, (long long)batch) < 0)
         goto fail;
@@ -91,12 +117,8 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
         if (collect_goods(r, ids[i], &skus, &n_skus, &cap) < 0)
             goto fail;
     }
-    if (n_skus > 1)
-        qsort(skus, n_skus, sizeof(*skus), by_sku);
-    for (size_t i = 0; i < n_skus; i++)
-        if (db_exec(r, "UPDATE df_goods_sku SET stock = stock + ?, sales = sales - ?, update_time = NOW(6) WHERE id = ?",
-                    "iii", skus[i].count, skus[i].count, skus[i].sku_id) < 0)
-            goto fail;
+    if (restock(r, skus, n_skus) < 0)
+        goto fail;
     if (db_commit(r) < 0)
         goto fail;
     return cancelled;

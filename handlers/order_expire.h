@@ -7,9 +7,8 @@
  *
  * Runs outside any request (the plugin calls order_expire_tick from the
  * mule); r is a request object of its own, so the db_* helpers work as in a
- * handler. Payment must refuse an order that has expired by the same rule
- * even if no sweep has cancelled it yet:
- *   order_status = 1 AND create_time > NOW(6) - INTERVAL <ttl> SECOND */
+ * handler. Payment refuses an order that has expired by the same rule
+ * even if no sweep has cancelled it yet (payment.c: order_mark_paid). */
 #ifndef DF_ORDER_EXPIRE_H
 #define DF_ORDER_EXPIRE_H
 
@@ -17,6 +16,12 @@
 
 #define ORDER_STATUS_UNPAID 1
 #define ORDER_STATUS_CANCELLED 6 /* 已取消 */
+
+/* The one expiry rule, for the sweep and for payment: true for an order
+ * past its time limit. Binds "iii": ttl, cod_ttl, cod_ttl. */
+#define ORDER_EXPIRED_SQL                                                            \
+    "((pay_method IN (2, 3, 4) AND create_time < NOW(6) - INTERVAL ? SECOND)"        \
+    " OR (? > 0 AND pay_method = 1 AND create_time < NOW(6) - INTERVAL ? SECOND))"
 
 /* Orders taken per transaction, and transactions per tick at most. */
 #define ORDER_EXPIRE_BATCH 100
@@ -30,6 +35,11 @@
  * timeout, a lost connection...); the orders are simply taken again by a
  * later sweep. r must be fresh (req_init) and is not released here. */
 int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch);
+
+/* In the caller's transaction: cancels the order if it is still at
+ * status 1 (conditional UPDATE) and then, only then, gives its goods back.
+ * 1 cancelled, 0 it was not at status 1 (nothing changed), -1 failure. */
+int order_cancel_restock(struct df_req *r, const char *order_id);
 
 /* What the mule runs on each timer tick: sweeps until a sweep finds less
  * than a full batch (at most ORDER_EXPIRE_ROUNDS), each on a fresh r, and

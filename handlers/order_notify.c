@@ -7,7 +7,9 @@
  *   signature (sign_type RSA2, every field but sign and sign_type) ->
  *   app_id is ours -> out_trade_no is a known Alipay order -> total_amount
  *   is exactly its amount -> TRADE_SUCCESS / TRADE_FINISHED marks it paid,
- *   once (payment.c); other statuses change nothing. */
+ *   once (payment.c); other statuses change nothing. A payment for an
+ *   order past its time limit is recorded for refund instead, and answered
+ *   "success" too: it is recorded, a retry would only repeat it. */
 #include <string.h>
 
 #include "handlers.h"
@@ -71,7 +73,7 @@ static int apply_notify(struct df_req *r, const char **why) {
         *why = "no trade_no";
         return 0;
     }
-    return order_mark_paid(r, out_no, trade_no) == PAID_FAILED ? -1 : 1;
+    return order_mark_paid(r, o.id, trade_no, o.amount) == PAID_FAILED ? -1 : 1;
 }
 
 static void order_notify(struct df_req *r) {

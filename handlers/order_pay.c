@@ -232,7 +232,7 @@ static void order_check(struct df_req *r) {
     }
     query_trade(r, &o, &v);
     if (v.res == 3) {
-        enum paid p = order_mark_paid(r, o.id, v.trade_no);
+        enum paid p = order_mark_paid(r, o.id, v.trade_no, o.amount);
         if (p == PAID_FAILED)
             goto out;
         if (p == PAID_CANCELLED)

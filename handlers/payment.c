@@ -8,6 +8,7 @@
 #include "log.h"
 #include "money.h"
 #include "order.h"
+#include "order_expire.h"
 
 int pay_order_find(struct df_req *r, const char *order_id, long long uid, struct pay_order *o) {
     struct db_rows rows;
@@ -37,31 +38,89 @@ int pay_order_find(struct df_req *r, const char *order_id, long long uid, struct
     return 1;
 }
 
-enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *trade_no) {
-    struct pay_order o;
+/* A trade to give back, once per trade_no: 1 recorded now, 0 it had been,
+ * -1 failure. */
+static int record_refund(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount,
+                         const char *reason) {
+    char money[MONEY_STR_MAX];
+    money_format(amount, money);
     long long n = db_exec(r,
-                          "UPDATE df_order_info SET order_status = 4, trade_no = ?, update_time = NOW(6)"
-                          " WHERE order_id = CAST(? AS BINARY) AND order_status = 1",
-                          "ss", trade_no, order_id);
-    if (n < 0)
+                          "INSERT INTO df_order_refund (create_time, update_time, order_id, trade_no, amount, reason,"
+                          " refund_status) VALUES (NOW(6), NOW(6), ?, ?, ?, ?, 1)"
+                          " ON DUPLICATE KEY UPDATE trade_no = trade_no",
+                          "ssss", order_id, trade_no, money, reason);
+    return n < 0 ? -1 : n == 1;
+}
+
+/* What the locked order row came to, inside the transaction. */
+static enum paid decide(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount,
+                        int *recorded) {
+    const struct df_config *c = &r->app->cfg;
+    struct db_rows rows;
+    int rc;
+    /* under the order's row lock: the sweep skips a locked order and
+     * cancels only at status 1, so it and this cannot both win */
+    if (db_query(r, &rows,
+                 "SELECT order_id, order_status, trade_no, " ORDER_EXPIRED_SQL " FROM df_order_info"
+                 " WHERE order_id = CAST(? AS BINARY) FOR UPDATE",
+                 "iiis", (long long)c->order_ttl, (long long)c->order_cod_ttl, (long long)c->order_cod_ttl,
+                 order_id) < 0 ||
+        (rc = db_next(&rows)) < 0)
         return PAID_FAILED;
-    if (n == 1)
-        return PAID_NOW;
-    if (pay_order_find(r, order_id, 0, &o) <= 0)
+    if (rc == 0) {
+        req_fail(r, 500, "payment", "the paid order is gone");
         return PAID_FAILED;
-    if (o.status != ORDER_CANCELLED) {
-        if (strcmp(o.trade_no, trade_no) != 0)
-            df_log("payment: order %s paid as trade %s is confirmed again as trade %s: check for a double payment",
-                   order_id, o.trade_no, trade_no);
+    }
+    const char *id = arena_strdup(&r->arena, db_str(&rows, 0));
+    const char *had = arena_strdup(&r->arena, db_str(&rows, 2));
+    int status = (int)db_ll(&rows, 1), expired = db_ll(&rows, 3) != 0;
+    if (status == ORDER_UNPAID && !expired) {
+        long long n = db_exec(r,
+                              "UPDATE df_order_info SET order_status = 4, trade_no = ?, update_time = NOW(6)"
+                              " WHERE order_id = ? AND order_status = 1",
+                              "ss", trade_no, id);
+        if (n == 0)
+            req_fail(r, 500, "payment", "the locked unpaid order changed");
+        return n == 1 ? PAID_NOW : PAID_FAILED;
+    }
+    if (status >= ORDER_UNSENT && status <= ORDER_FINISHED) {
+        /* another trade for a paid order is a double payment (without
+         * a first trade_no the order was settled outside Alipay) */
+        if (had[0] && strcmp(had, trade_no) != 0 &&
+            (*recorded = record_refund(r, id, trade_no, amount, "paid_twice")) < 0)
+            return PAID_FAILED;
         return PAID_BEFORE;
     }
-    if (!o.trade_no[0] && db_exec(r,
-                                  "UPDATE df_order_info SET trade_no = ?, update_time = NOW(6)"
-                                  " WHERE order_id = CAST(? AS BINARY) AND order_status = 6 AND trade_no = ''",
-                                  "ss", trade_no, order_id) < 0)
+    /* past its time limit, or cancelled: the goods are (or now go) back
+     * on sale, so the money goes back instead */
+    if (status == ORDER_UNPAID && order_cancel_restock(r, id) < 0)
         return PAID_FAILED;
-    df_log("payment: order %s was paid (trade %s) after it expired and was cancelled: refund it", order_id, trade_no);
+    if (!had[0] && db_exec(r, "UPDATE df_order_info SET trade_no = ?, update_time = NOW(6) WHERE order_id = ?", "ss",
+                           trade_no, id) < 0)
+        return PAID_FAILED;
+    if ((*recorded = record_refund(r, id, trade_no, amount, "expired")) < 0)
+        return PAID_FAILED;
     return PAID_CANCELLED;
+}
+
+enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount) {
+    int recorded = 0;
+    if (db_begin(r) < 0)
+        return PAID_FAILED;
+    enum paid p = decide(r, order_id, trade_no, amount, &recorded);
+    if (p == PAID_FAILED || db_commit(r) < 0) {
+        /* a lost connection is dropped by req_release; any other is
+         * rolled back here (and again by the pool if this fails) */
+        if (!r->mysql_broken && r->mysql_slot)
+            db_rollback(r);
+        return PAID_FAILED;
+    }
+    if (recorded > 0 && p == PAID_BEFORE)
+        df_log("payment: order %s, paid before, is paid again as trade %s: recorded for refund", order_id, trade_no);
+    else if (recorded > 0)
+        df_log("payment: order %s was paid (trade %s) after its time limit: cancelled, recorded for refund", order_id,
+               trade_no);
+    return p;
 }
 
 size_t alipay_common_params(const struct df_config *c, struct alipay_param *p, const char *method,

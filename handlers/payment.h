@@ -21,11 +21,15 @@ struct pay_order {
 int pay_order_find(struct df_req *r, const char *order_id, long long uid, struct pay_order *o);
 
 enum paid { PAID_NOW, PAID_BEFORE, PAID_CANCELLED, PAID_FAILED };
-/* Records a payment Alipay confirmed: status 1 -> 4 with the trade_no
- * (conditional, so once); an order paid before stays as it is; a
- * cancelled (expired) order keeps the trade_no for the refund, is logged,
- * and its stock is not touched. */
-enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *trade_no);
+/* Records a payment of amount cents Alipay confirmed, in one transaction
+ * under the order's row lock. PAID_NOW: status 1 within its time limit
+ * -> 4 with the trade_no. PAID_BEFORE: paid before, left as it is (another
+ * trade_no is recorded for refund as paid_twice). PAID_CANCELLED: the order
+ * was past its time limit or cancelled: never paid; an order still at
+ * status 1 is cancelled and restocked here as the sweep would, the
+ * trade_no kept on it and the trade recorded for refund (df_order_refund,
+ * once per trade_no, one log line). PAID_FAILED: rolled back (recorded). */
+enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount);
 
 /* The common parameters of every gateway call, with method and
  * biz_content: fills p (at least 9 slots), returns how many. timestamp

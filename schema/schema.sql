@@ -172,6 +172,28 @@ CREATE TABLE IF NOT EXISTS df_order_idempotency (
     KEY df_order_idempotency_create_time (create_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- New in dailyfresh: a payment the shop took and must give back, for
+-- staff to refund: an Alipay trade that arrived for an order past its
+-- time limit (reason 'expired': the order is cancelled, its goods back on
+-- sale), or a second trade for an order already paid ('paid_twice').
+-- Written in the transaction that decided, under the order's row lock;
+-- one row per trade_no, so a repeated notify or check records it once.
+-- refund_status: 1 to refund, 2 refunded (staff set it).
+CREATE TABLE IF NOT EXISTS df_order_refund (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    order_id varchar(128) NOT NULL,
+    trade_no varchar(128) NOT NULL,
+    amount decimal(10,2) NOT NULL,
+    reason varchar(16) NOT NULL,
+    refund_status smallint NOT NULL DEFAULT 1,
+    UNIQUE KEY df_order_refund_trade_no (trade_no),
+    KEY df_order_refund_order_id (order_id),
+    KEY df_order_refund_status_create (refund_status, create_time),
+    CONSTRAINT df_order_refund_order_id_fk_df_order_info_order_id FOREIGN KEY (order_id) REFERENCES df_order_info (order_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- Not in the original: the expiry sweep reads the unpaid orders oldest
 -- first (order_status = 1 ORDER BY create_time LIMIT n FOR UPDATE SKIP
 -- LOCKED). Through this index it locks only the orders it takes, so

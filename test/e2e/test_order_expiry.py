@@ -161,7 +161,7 @@ def test_expired_orders_are_cancelled_and_restocked_once():
         assert stock_sales(b) == (100 - 6, 7 + 6)         # 2 back, cash order's 6 still held
         assert stock_sales(c) == (100 - 1, 7 + 1)         # 5 back, paid order's 1 still sold
         assert stock_sales(d) == (100 - 2, 7 + 2)         # 4 back, status-4 order's 2 still sold
-        assert status(cash) == 1                          # cash on delivery never expires
+        assert status(cash) == 1                          # cash on delivery: after a day
         assert status(paid) == 2 and status(commented) == 4
         for o in (alipay, multi, unionpay):
             updated = sql("SELECT update_time > create_time + INTERVAL 1 SECOND FROM df_order_info"

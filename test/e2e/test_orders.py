@@ -112,7 +112,7 @@ def test_orders_at_once_past_the_unpaid_cap(mode):
     ids = skus(UNPAID_CAP + 10, stock=3)
     put_cart(uid, {s: 1 for s in ids})
     with concurrent.futures.ThreadPoolExecutor(len(ids)) as pool:
-        answers = list(pool.map(lambda s: commit(c, addr, [s], pay_method=1), ids))
+        answers = list(pool.map(lambda s: commit(c, addr, [s]), ids))
     codes = [a["res"] for a in answers]
     assert codes.count(5) == UNPAID_CAP, (mode, answers)
     refused = [a for a in answers if a["res"] != 5]

@@ -164,25 +164,24 @@ def test_unpaid_orders_are_capped_per_user():
     c, uid, addr = buyer()
     ids = skus(MAX_UNPAID + 2, stock=5)
     put_cart(uid, {s: 1 for s in ids})
-    made = [commit(c, addr, [s], pay_method=1) for s in ids[:MAX_UNPAID]]
+    made = [commit(c, addr, [s], pay_method=3) for s in ids[:MAX_UNPAID]]
     assert [m["res"] for m in made] == [5] * MAX_UNPAID
-    assert commit(c, addr, [ids[MAX_UNPAID]], pay_method=1) == TOO_MANY_UNPAID
     assert commit(c, addr, [ids[MAX_UNPAID]], pay_method=3) == TOO_MANY_UNPAID
     assert sku_state(ids[MAX_UNPAID]) == (5, 0) and len(orders_of(uid)) == MAX_UNPAID
     # a paid order no longer counts
     sql("UPDATE df_order_info SET order_status = 4 WHERE order_id = @p0", made[0]["order_id"])
     key = uuid.uuid4().hex
-    again = commit(c, addr, [ids[MAX_UNPAID]], pay_method=1, headers={"Idempotency-Key": key})
+    again = commit(c, addr, [ids[MAX_UNPAID]], pay_method=3, headers={"Idempotency-Key": key})
     assert again["res"] == 5
     # at the cap again: a repeat of that key is still answered its order
     put_cart(uid, {ids[MAX_UNPAID]: 1})
-    replay = commit(c, addr, [ids[MAX_UNPAID]], pay_method=1, headers={"Idempotency-Key": key})
+    replay = commit(c, addr, [ids[MAX_UNPAID]], pay_method=3, headers={"Idempotency-Key": key})
     assert replay["res"] == 5 and replay["order_id"] == again["order_id"] and replay["replayed"] is True
-    assert commit(c, addr, [ids[MAX_UNPAID + 1]], pay_method=1) == TOO_MANY_UNPAID
+    assert commit(c, addr, [ids[MAX_UNPAID + 1]], pay_method=3) == TOO_MANY_UNPAID
     # another user is not affected
     c2, uid2, addr2 = buyer()
     put_cart(uid2, {ids[MAX_UNPAID + 1]: 1})
-    assert commit(c2, addr2, [ids[MAX_UNPAID + 1]], pay_method=1)["res"] == 5
+    assert commit(c2, addr2, [ids[MAX_UNPAID + 1]], pay_method=3)["res"] == 5
 
 
 def test_cash_on_delivery_orders_expire_with_their_own_ttl():

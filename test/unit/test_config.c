@@ -30,7 +30,8 @@ static void test_defaults(void **state) {
     assert_int_equal(c.login_user_max_failures, 20);
     assert_int_equal(c.login_user_block, 60);
     assert_int_equal(c.order_max_unpaid, 5);
-    assert_int_equal(c.order_cod_ttl, 0); /* never */
+    assert_int_equal(c.order_max_cod, 10);
+    assert_int_equal(c.order_cod_ttl, 86400); /* a day */
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -61,14 +62,17 @@ static void test_values(void **state) {
     raw.login_user_max_failures = "100000";
     raw.login_user_block = "3600";
     raw.order_max_unpaid = "0"; /* no cap */
-    raw.order_cod_ttl = "259200";
+    raw.order_cod_ttl = "0"; /* never */
+    raw.order_max_cod = "0"; /* no cap */
     assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
     assert_int_equal(c.login_user_max_failures, 100000);
     assert_int_equal(c.login_user_block, 3600);
     assert_int_equal(c.order_max_unpaid, 0);
-    assert_int_equal(c.order_cod_ttl, 259200);
+    assert_int_equal(c.order_cod_ttl, 0);
+    assert_int_equal(c.order_max_cod, 0);
     config_free(&c);
     raw.login_user_max_failures = raw.login_user_block = raw.order_max_unpaid = raw.order_cod_ttl = NULL;
+    raw.order_max_cod = NULL;
     raw.redis = "[::1]:6390";
     assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
     assert_string_equal(c.redis_host, "[::1]");
@@ -103,6 +107,7 @@ static void bad_user_fails(struct df_config_raw *r) { r->login_user_max_failures
 static void bad_user_block(struct df_config_raw *r) { r->login_user_block = "3601"; }
 static void bad_max_unpaid(struct df_config_raw *r) { r->order_max_unpaid = "-1"; }
 static void bad_cod_ttl(struct df_config_raw *r) { r->order_cod_ttl = "1h"; }
+static void bad_max_cod(struct df_config_raw *r) { r->order_max_cod = "10001"; }
 
 static void bad_locking(struct df_config_raw *r) { r->order_locking = "Guarded"; }
 static void bad_lock_wait(struct df_config_raw *r) { r->mysql_lock_wait_s = "5"; } /* timeout is 5 */
@@ -126,6 +131,7 @@ static void test_rejects(void **state) {
     expect_bad("login_user_block", bad_user_block, "dailyfresh-login-user-block: '3601' is not a whole number from 1 to 3600");
     expect_bad("order_max_unpaid", bad_max_unpaid, "dailyfresh-order-max-unpaid: '-1' is not a whole number from 0 to 10000");
     expect_bad("order_cod_ttl", bad_cod_ttl, "dailyfresh-order-cod-ttl: '1h' is not a whole number from 0 to 31536000");
+    expect_bad("order_max_cod", bad_max_cod, "dailyfresh-order-max-cod: '10001' is not a whole number from 0 to 10000");
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
 }
 
