@@ -453,13 +453,13 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     return 1;
 }
 
-/* Another order id, the claim moved to it. */
+/* Another order id, the claim (when there is one yet) moved to it. */
 static int new_id(struct df_req *r, struct order *o) {
     char was[sizeof(o->order_id)];
     memcpy(was, o->order_id, sizeof(was));
     if (new_order_id(r, o) < 0)
         return -1;
-    if (cart_claim_rename(r, was, o->order_id) != 1) {
+    if (o->claimed && cart_claim_rename(r, was, o->order_id) != 1) {
         req_fail(r, 500, "order", "cart claim lost");
         return -1;
     }
