@@ -585,8 +585,8 @@ static void order_commit(struct df_req *r) {
     }
     settle_claim(r, &o, rc == 0);
     if (rc > 0 && o.idem_key) {
-        /* the first request with this key may have claimed the lines
-         * before this one: its order is the answer */
+        /* an order this key made is the answer, whatever this request
+         * ran into (the lines already ordered by it, say) */
         replay(r, &o);
         goto out;
     }
