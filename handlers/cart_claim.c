@@ -213,8 +213,12 @@ int cart_claim_sweep(struct df_req *r, long age_s, long batch, int *given_back) 
     for (size_t i = 0; i < ids->elements; i++) {
         const char *oid = ids->element[i]->str;
         int rc = cart_claim_release(r, oid, !exists[i]);
-        if (rc < 0)
+        if (rc < 0 && r->redis_broken)
             return -1;
+        if (rc < 0) { /* an error reply (no hash at that key, say): logged, the others still settled */
+            req_fail_clear(r);
+            continue;
+        }
         settled++;
         if (rc > 0 && !exists[i]) {
             (*given_back)++;

@@ -134,11 +134,15 @@ def test_left_claims_are_settled_by_the_sweep_both_ways():
         write_claim(uid, done["order_id"], {b: 5}, 1000)
         young = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"000001_{uid}_" + uuid.uuid4().hex[:12]
         write_claim(uid, young, {fresh: 1}, -3600)  # an hour ahead: never old enough while the test runs
-        wait_until(lambda: set(claims_of(uid)) == {young}, 20, "the two old claims were not settled")
+        # something that is no claim at an old entry's key: logged, the others still settled
+        bogus = "00000000000000000000_{}_000000000000".format(uid)
+        redis("SET", f"cart_claim_{bogus}", "not a hash")
+        redis("ZADD", CLAIMS, 0, bogus)
+        wait_until(lambda: set(claims_of(uid)) == {young, bogus}, 20, "the two old claims were not settled")
         assert cart_hash(uid) == {str(a): "3"}  # 1 + the claim's 2; b's claim dropped, not given back
         assert redis("EXISTS", f"cart_claim_{lost}") == "0"
         assert redis("EXISTS", f"cart_claim_{done['order_id']}") == "0"
         assert redis("EXISTS", f"cart_claim_{young}") == "1"
         assert "settled: no such order" in uwsgi_logs() and lost in uwsgi_logs()
-        redis("DEL", f"cart_claim_{young}")
-        redis("ZREM", CLAIMS, young)
+        redis("DEL", f"cart_claim_{young}", f"cart_claim_{bogus}")
+        redis("ZREM", CLAIMS, young, bogus)
