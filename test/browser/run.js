@@ -547,6 +547,27 @@ test('place: a price changed after the page loaded is shown before the order is 
   skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
 });
 
+test('place: an order too large for the shop is refused on the page, with the reason', async (t, page) => {
+  const name = uniqueName('bl');
+  await registerByApi(t, name);
+  await loginByPage(t, page, name, PASSWORD, '/');
+  await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/index');
+  const [[id, price]] = sql('SELECT id, price FROM df_goods_sku WHERE status = 1 AND stock >= 10 ORDER BY id LIMIT 1');
+  const added = await apiPost(t, '/cart/add', { sku_id: id, count: 2 });
+  check(added.res === 5, 'adding to the cart answered ' + JSON.stringify(added));
+  sql('UPDATE df_goods_sku SET price = 99999999.99 WHERE id = ' + Number(id));
+  try {
+    await page.goto(BASE + '/order/place?sku_ids=' + id);
+    await waitText(page, '#message', (s) => s.includes('下单失败') && s.includes('订单金额超出上限'), 'the message');
+    check(await page.locator('#commit').count() === 0, 'the page offers to commit an order it cannot place');
+    await t.shot(page, 'place-too-large');
+  } finally {
+    sql('UPDATE df_goods_sku SET price = ' + money(cents(price)) + ' WHERE id = ' + Number(id));
+  }
+}, {
+  skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
+});
+
 main().then((code) => process.exit(code), (e) => {
   console.log('not ok - runner: ' + (e && e.stack || e));
   console.log('0 passed, 1 failed');
