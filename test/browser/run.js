@@ -568,6 +568,30 @@ test('place: an order too large for the shop is refused on the page, with the re
   skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
 });
 
+test('cart: an amount past exact cents is not shown as a number', async (t, page) => {
+  const name = uniqueName('bc');
+  await registerByApi(t, name);
+  await loginByPage(t, page, name, PASSWORD, '/');
+  await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/index');
+  const [[id, price, stock]] = sql('SELECT id, price, stock FROM df_goods_sku WHERE status = 1 AND stock >= 10 ORDER BY id LIMIT 1');
+  sql('UPDATE df_goods_sku SET price = 99999999.99, stock = 2147483647 WHERE id = ' + Number(id));
+  try {
+    const set = await apiPost(t, '/cart/add', { sku_id: id, count: 2147483647 });
+    check(set.res === 5, 'adding to the cart answered ' + JSON.stringify(set));
+    const cart = await apiGet(t, '/api/cart');
+    check(cart.res === 1 && cart.total_price === null && cart.reason === 'amount_too_large', 'GET /api/cart: ' + JSON.stringify(cart));
+    await page.goto(BASE + '/cart/');
+    await page.waitForSelector('tr.cart-line[data-sku="' + id + '"]');
+    await waitText(page, 'tr.cart-line[data-sku="' + id + '"] .amount', '金额过大', 'the line amount');
+    await waitText(page, '#total-price', '金额过大', 'the cart total');
+    await t.shot(page, 'cart-too-large');
+  } finally {
+    sql('UPDATE df_goods_sku SET price = ' + money(cents(price)) + ', stock = ' + Number(stock) + ' WHERE id = ' + Number(id));
+  }
+}, {
+  skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
+});
+
 main().then((code) => process.exit(code), (e) => {
   console.log('not ok - runner: ' + (e && e.stack || e));
   console.log('0 passed, 1 failed');
