@@ -9,7 +9,10 @@
  *   Items in the hash's order. A field naming no df_goods_sku row is left
  *   out and removed from the hash; a value that is not a count is left out
  *   (and left alone). Offline SKUs stay, with their status, so the page
- *   can say so. Money is summed exactly in integer cents.
+ *   can say so. Money is summed exactly in integer cents; an amount past
+ *   that range is "amount": null with "reason": "amount_too_large" on its
+ *   item, and then (or when the sum is past it) "total_price" is null with
+ *   the same "reason" beside it.
  * GET /api/cart/count
  *   res 0 {"errmsg":"请先登录"} | res 1 {"total_count":N}   (header badge) */
 #include <stdint.h>
@@ -34,6 +37,7 @@ struct entry {
     int found;
 };
 
+/* amount NULL: too large to compute. */
 static cJSON *item_json(const struct db_rows *rows, long long count, const char *amount) {
     cJSON *o = cJSON_CreateObject();
     json_add_int(o, "id", db_ll(rows, 1));
@@ -44,7 +48,12 @@ static cJSON *item_json(const struct db_rows *rows, long long count, const char 
     json_add_int(o, "stock", db_ll(rows, 6));
     json_add_int(o, "status", db_ll(rows, 7));
     json_add_int(o, "count", count);
-    cJSON_AddStringToObject(o, "amount", amount);
+    if (amount) {
+        cJSON_AddStringToObject(o, "amount", amount);
+    } else {
+        cJSON_AddNullToObject(o, "amount");
+        cJSON_AddStringToObject(o, "reason", "amount_too_large");
+    }
     return o;
 }
 
@@ -90,7 +99,7 @@ void cart_show(struct df_req *r) {
     int64_t cents, amount, total_price = 0;
     char money[MONEY_STR_MAX];
     struct db_rows rows;
-    int rc, ok = 0;
+    int rc, ok = 0, too_large = 0;
     cJSON *o = cJSON_CreateObject();
     json_add_int(o, "res", 1);
     cJSON *items = cJSON_AddArrayToObject(o, "items"); /* borrowed: o owns it */
@@ -120,12 +129,18 @@ void cart_show(struct df_req *r) {
             if (it->value->type != REDIS_REPLY_STRING ||
                 cart_value_parse(it->value->str, it->value->len, &count) < 0 || count == 0)
                 continue;
-            if (money_parse(db_str(&rows, 3), &cents) < 0 || money_mul(cents, count, &amount) < 0 ||
-                money_add(total_price, amount, &total_price) < 0) {
-                req_fail(r, 500, "cart", "price out of range");
+            if (money_parse(db_str(&rows, 3), &cents) < 0) {
+                req_fail(r, 500, "cart", "unreadable price");
                 goto out;
             }
             total_count += count;
+            if (money_mul(cents, count, &amount) < 0) {
+                too_large = 1;
+                cJSON_AddItemToArray(items, item_json(&rows, count, NULL));
+                continue;
+            }
+            if (money_add(total_price, amount, &total_price) < 0)
+                too_large = 1;
             money_format(amount, money);
             cJSON_AddItemToArray(items, item_json(&rows, count, money));
         }
@@ -135,8 +150,13 @@ void cart_show(struct df_req *r) {
             goto out;
     }
     json_add_int(o, "total_count", total_count);
-    money_format(total_price, money);
-    cJSON_AddStringToObject(o, "total_price", money);
+    if (too_large) {
+        cJSON_AddNullToObject(o, "total_price");
+        cJSON_AddStringToObject(o, "reason", "amount_too_large");
+    } else {
+        money_format(total_price, money);
+        cJSON_AddStringToObject(o, "total_price", money);
+    }
     ok = 1;
 out:
     resp_json_if(r, ok, o);

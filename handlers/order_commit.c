@@ -1,15 +1,21 @@
-/* POST /order/commit   addr_id, pay_method, sku_ids [, idempotency_key]
+/* POST /order/commit   addr_id, pay_method, sku_ids [, idempotency_key] [, total_pay]
  *
  *   res 0 用户未登录 | 1 参数不完整 | 2 非法的支付方式 | 3 地址非法 |
  *   4 商品不存在 {"sku_id", "reason": bad_id|unknown|offline|not_in_cart} |
  *   6 商品库存不足 {"sku_id"} | 7 下单失败 {"reason"} (too_many_unpaid also
  *   carries "max_unpaid", too_many_cod "max_cod") |
+ *   8 商品价格已变化 {"total_pay", "total_price", "transit_price", "skus"}
+ *     (total_pay was given and the order would cost another amount) |
  *   5 {"message":"创建成功","order_id":"..."} (+ "replayed": true when an
  *     Idempotency-Key named an order made before)
  *
- * One transaction at READ COMMITTED writes df_order_info, one
- * df_order_goods row per SKU (count from the cart, price from the SKU row)
- * and takes the stock; the SKUs leave the cart only after COMMIT. How the
+ * The lines are first claimed out of the cart (cart_claim.h): exactly one
+ * of several concurrent commits of one cart takes them, the others answer
+ * not_in_cart. One transaction at READ COMMITTED then writes df_order_info,
+ * one df_order_goods row per SKU (count from the claim, price from the SKU
+ * row) and takes the stock. After COMMIT the claim is dropped; any other
+ * outcome gives the lines back to the cart (a COMMIT whose outcome is
+ * unknown leaves them to the mule, which knows by the order row). How the
  * stock is taken is the option dailyfresh-order-locking (docs/orders.md):
  *   guarded      UPDATE ... SET stock = stock - n WHERE id = ? AND stock >= n
  *   pessimistic  SELECT ... FOR UPDATE, then UPDATE
@@ -31,6 +37,7 @@
 #include <time.h>
 
 #include "cart.h"
+#include "cart_claim.h"
 #include "handlers.h"
 #include "log.h"
 #include "money.h"
@@ -38,7 +45,6 @@
 
 #define ORDER_SKUS_MAX 100
 #define SKU_ID_MAX 2147483647LL          /* df_goods_sku.id is an int */
-#define TOTAL_MAX_CENTS 9999999999LL     /* DECIMAL(10,2) */
 #define TX_TRIES 5                       /* deadlocks and lock-wait timeouts */
 #define OPTIMISTIC_TRIES 64              /* each failed try means another order took stock */
 #define IDEM_KEY_MAX 64
@@ -59,6 +65,9 @@ struct order {
     size_t n;
     long long total_count;
     int64_t total_price;
+    int64_t expected_pay; /* the total_pay the buyer was shown; -1: none given */
+    int claimed;          /* the lines are in order_id's claim */
+    int commit_unknown;   /* COMMIT failed: the order may stand */
     char order_id[64];
 };
 
@@ -87,6 +96,20 @@ static int cmp_line(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* total_pay, optional: what the preview showed the buyer, "29.80"; 1 when
+ * answered (not an amount), else 0. */
+static int read_expected_pay(struct df_req *r, struct order *o) {
+    const char *s = req_param(r, "total_pay");
+    o->expected_pay = -1;
+    if (!s)
+        return 0;
+    if (s[0] == '-' || money_parse(s, &o->expected_pay) < 0 || o->expected_pay > MONEY_COLUMN_MAX) {
+        resp_res_reason(r, 1, ORDER_PARAMS_MSG, "total_pay");
+        return 1;
+    }
+    return 0;
+}
+
 /* The form as the contract checks it, in the original's order; 1 when an
  * answer was given. The SKU ids end up sorted and without repeats. */
 static int read_form(struct df_req *r, struct order *o) {
@@ -106,6 +129,8 @@ static int read_form(struct df_req *r, struct order *o) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         return 1;
     }
+    if (read_expected_pay(r, o) != 0)
+        return 1;
     if (pm[0] < '1' || pm[0] > '4' || pm[1]) {
         resp_res_err(r, 2, "非法的支付方式");
         return 1;
@@ -155,33 +180,23 @@ static int check_address(struct df_req *r, const struct order *o) {
     return 0;
 }
 
-/* The counts from the cart, one HMGET; 1 answered, 0 fine, -1 failure. */
-static int read_cart(struct df_req *r, struct order *o) {
-    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (o->n + 2));
-    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (o->n + 2));
-    argv[0] = "HMGET";
-    argv[1] = arena_printf(&r->arena, "cart_%lld", o->uid);
+/* Takes the lines out of the cart into the order's claim, one script; their
+ * counts come with them. 1 answered (a SKU the cart holds no count of:
+ * nothing taken), 0 claimed, -1 failure. */
+static int claim_lines(struct df_req *r, struct order *o) {
+    long long *skus = arena_alloc(&r->arena, sizeof(long long) * o->n);
+    long long *counts = arena_alloc(&r->arena, sizeof(long long) * o->n);
+    size_t missing = 0;
     for (size_t i = 0; i < o->n; i++)
-        argv[i + 2] = arena_printf(&r->arena, "%lld", o->lines[i].sku);
-    for (size_t i = 0; i < o->n + 2; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *rep = rds_cmdargv(r, (int)o->n + 2, argv, lens);
-    if (!rep)
-        return -1;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != o->n) {
-        req_fail(r, 500, "redis", "HMGET: unexpected reply");
-        return -1;
-    }
-    for (size_t i = 0; i < o->n; i++) {
-        const redisReply *v = rep->element[i];
-        long long count;
-        if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &count) < 0 || count < 1 ||
-            count > CART_COUNT_MAX) {
-            answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[i].sku, "not_in_cart");
-            return 1;
-        }
-        o->lines[i].count = count;
-    }
+        skus[i] = o->lines[i].sku;
+    int rc = cart_claim_take(r, o->uid, o->order_id, o->n, skus, counts, &missing);
+    if (rc == 1)
+        answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[missing].sku, "not_in_cart");
+    if (rc != 0)
+        return rc;
+    o->claimed = 1;
+    for (size_t i = 0; i < o->n; i++)
+        o->lines[i].count = counts[i];
     return 0;
 }
 
@@ -262,7 +277,7 @@ static int add_up(struct df_req *r, struct order *o) {
     long long count = 0;
     for (size_t i = 0; i < o->n; i++) {
         if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0 ||
-            total + ORDER_TRANSIT_CENTS > TOTAL_MAX_CENTS) {
+            total + ORDER_TRANSIT_CENTS > MONEY_COLUMN_MAX) {
             resp_res_reason(r, 7, "下单失败", "amount_too_large");
             return 1;
         }
@@ -275,6 +290,37 @@ static int add_up(struct df_req *r, struct order *o) {
     o->total_count = count;
     o->total_price = total;
     return 0;
+}
+
+/* res 8 when the buyer was shown another total_pay than this order would
+ * cost: the new totals and every line's price and amount, for the page to
+ * show before the buyer confirms again. 1 answered, 0 the same amount. */
+static int check_expected_pay(struct df_req *r, const struct order *o) {
+    char money[MONEY_STR_MAX];
+    int64_t pay = o->total_price + ORDER_TRANSIT_CENTS, amount;
+    if (o->expected_pay < 0 || o->expected_pay == pay)
+        return 0;
+    cJSON *a = resp_res_reason(r, 8, "商品价格已变化", "price_changed");
+    money_format(pay, money);
+    cJSON_AddStringToObject(a, "total_pay", money);
+    money_format(o->total_price, money);
+    cJSON_AddStringToObject(a, "total_price", money);
+    money_format(ORDER_TRANSIT_CENTS, money);
+    cJSON_AddStringToObject(a, "transit_price", money);
+    cJSON_AddNumberToObject(a, "total_count", (double)o->total_count);
+    cJSON *skus = cJSON_AddArrayToObject(a, "skus");
+    for (size_t i = 0; i < o->n; i++) {
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddNumberToObject(l, "id", (double)o->lines[i].sku);
+        money_format(o->lines[i].price, money);
+        cJSON_AddStringToObject(l, "price", money);
+        cJSON_AddNumberToObject(l, "count", (double)o->lines[i].count);
+        money_mul(o->lines[i].price, o->lines[i].count, &amount); /* add_up checked it fits */
+        money_format(amount, money);
+        cJSON_AddStringToObject(l, "amount", money);
+        cJSON_AddItemToArray(skus, l);
+    }
+    return 1;
 }
 
 /* UTC time to the microsecond, the user id and 48 random bits: sorts by
@@ -298,12 +344,15 @@ static int new_order_id(struct df_req *r, struct order *o) {
 }
 
 /* The order a key already made, answered as a success; 1 answered, 0 not
- * found (its transaction rolled back after all: try again), -1 failure. */
+ * found (its transaction rolled back after all: try again), -1 failure.
+ * A locking read: a request with this key still in its transaction holds
+ * the key's row, so this waits for its outcome instead of missing it. */
 static int replay(struct df_req *r, const struct order *o) {
     struct db_rows rows;
     int rc;
-    if (db_query(r, &rows, "SELECT order_id FROM df_order_idempotency WHERE user_id = ? AND idem_key = ?", "is",
-                 o->uid, o->idem_key) < 0 ||
+    if (db_query(r, &rows,
+                 "SELECT order_id FROM df_order_idempotency WHERE user_id = ? AND idem_key = ? LOCK IN SHARE MODE",
+                 "is", o->uid, o->idem_key) < 0 ||
         (rc = db_next(&rows)) < 0)
         return -1;
     if (rc == 0)
@@ -409,21 +458,46 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     return 1;
 }
 
+/* Another order id, the claim (when there is one yet) moved to it. */
+static int new_id(struct df_req *r, struct order *o) {
+    char was[sizeof(o->order_id)];
+    memcpy(was, o->order_id, sizeof(was));
+    if (new_order_id(r, o) < 0)
+        return -1;
+    if (o->claimed && cart_claim_rename(r, was, o->order_id) != 1) {
+        req_fail(r, 500, "order", "cart claim lost");
+        return -1;
+    }
+    return 0;
+}
+
 /* One try of the whole transaction. */
 static enum tx commit_once(struct df_req *r, struct order *o) {
     int rc;
     long long n;
     char total[MONEY_STR_MAX], transit[MONEY_STR_MAX];
-    if ((rc = read_skus(r, o)) != 0 || (rc = add_up(r, o)) != 0)
-        return rc > 0 ? TX_ANSWERED : TX_FAILED;
-    if (new_order_id(r, o) < 0 || db_begin(r) < 0)
+    if (db_begin(r) < 0)
         return TX_FAILED;
-    /* first, so that a repeat of this key waits here for this order */
+    /* first, so that a repeat of this key waits here for this order, and
+     * claims nothing while this one holds the lines */
     if (o->idem_key && db_exec(r,
                                "INSERT INTO df_order_idempotency (user_id, idem_key, order_id, create_time)"
                                " VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
                                "iss", o->uid, o->idem_key, o->order_id) < 0)
         goto failed;
+    if (!o->claimed && (rc = claim_lines(r, o)) != 0) {
+        if (!r->mysql_broken)
+            db_rollback(r);
+        return rc > 0 ? TX_ANSWERED : TX_FAILED;
+    }
+    /* the total compared is the one this try writes: prices read again on
+     * a retry are compared again */
+    if ((rc = read_skus(r, o)) != 0 || (rc = add_up(r, o)) != 0 || (rc = check_expected_pay(r, o)) != 0) {
+        if (rc < 0)
+            goto failed;
+        db_rollback(r);
+        return TX_ANSWERED;
+    }
     /* after the key, so that a repeat of a key that made an order is
      * answered that order even at the cap */
     if ((rc = check_unpaid(r, o)) != 0) {
@@ -458,8 +532,10 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
         req_fail(r, 500, "order", "order goods rows missing");
         goto failed;
     }
-    if (db_commit(r) < 0)
-        goto failed;
+    if (db_commit(r) < 0) {
+        o->commit_unknown = 1;
+        return TX_FAILED;
+    }
     return TX_DONE;
 failed:
     rc = db_last_errno(r);
@@ -472,31 +548,31 @@ failed:
     if (rc == ER_DUP_ENTRY && !r->mysql_broken) {
         req_fail_clear(r);
         /* the key's order, or (one in 2^48) an order id taken: try again */
-        return o->idem_key && replay(r, o) > 0 ? TX_ANSWERED : TX_RETRY;
+        if (o->idem_key && (rc = replay(r, o)) != 0)
+            return rc > 0 ? TX_ANSWERED : TX_FAILED;
+        return new_id(r, o) < 0 ? TX_FAILED : TX_RETRY;
     }
     return TX_FAILED;
 }
 
-/* The order stands whatever happens here: a cart Redis could not clean is
- * logged, not answered. */
-static void clear_cart(struct df_req *r, const struct order *o) {
-    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (o->n + 2));
-    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (o->n + 2));
-    argv[0] = "HDEL";
-    argv[1] = arena_printf(&r->arena, "cart_%lld", o->uid);
-    for (size_t i = 0; i < o->n; i++)
-        argv[i + 2] = arena_printf(&r->arena, "%lld", o->lines[i].sku);
-    for (size_t i = 0; i < o->n + 2; i++)
-        lens[i] = strlen(argv[i]);
-    if (rds_cmdargv(r, (int)o->n + 2, argv, lens))
+/* The claim's end. After COMMIT the order stands whatever happens here: a
+ * claim Redis could not drop is logged, not answered, and the mule drops it
+ * later. Otherwise the lines go back to the cart, unless the outcome of
+ * COMMIT is unknown: then only the mule can tell, by the order row. */
+static void settle_claim(struct df_req *r, const struct order *o, int committed) {
+    if (!o->claimed)
         return;
-    req_fail_clear(r);
-    size_t cap = o->n * 22 + 1, len = 0;
-    char *left = arena_alloc(&r->arena, cap);
-    left[0] = '\0';
-    for (size_t i = 0; i < o->n; i++)
-        len += (size_t)snprintf(left + len, cap - len, "%s%s", i ? "," : "", argv[i + 2]);
-    df_log("order %s committed, but cart_%lld still holds SKUs %s", o->order_id, o->uid, left);
+    if (!committed && o->commit_unknown) {
+        df_log("order %s: COMMIT failed, its cart lines stay claimed until the sweep settles them", o->order_id);
+        return;
+    }
+    int had_failure = r->fail_status != 0;
+    if (cart_claim_release(r, o->order_id, !committed) >= 0)
+        return;
+    if (committed || !had_failure)
+        req_fail_clear(r);
+    df_log("order %s: cart claim not %s (Redis failed); the sweep settles it", o->order_id,
+           committed ? "dropped" : "given back");
 }
 
 static void order_commit(struct df_req *r) {
@@ -505,22 +581,22 @@ static void order_commit(struct df_req *r) {
     int rc;
     if (session_require(r, &o.uid, ORDER_LOGIN_MSG) <= 0 || read_form(r, &o) != 0)
         goto out;
-    if ((rc = check_address(r, &o)) == 0 && (rc = read_cart(r, &o)) == 0) {
+    if ((rc = check_address(r, &o)) == 0 && (rc = new_order_id(r, &o)) == 0) {
         for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
             t = commit_once(r, &o);
         if (t == TX_RETRY)
             resp_res_reason(r, 7, "下单失败", "busy");
         rc = t == TX_DONE ? 0 : t == TX_FAILED ? -1 : 1;
     }
+    settle_claim(r, &o, rc == 0);
     if (rc > 0 && o.idem_key) {
-        /* the first request with this key may have committed and emptied
-         * the cart after this one began: its order is the answer */
+        /* an order this key made is the answer, whatever this request
+         * ran into (the lines already ordered by it, say) */
         replay(r, &o);
         goto out;
     }
     if (rc != 0)
         goto out;
-    clear_cart(r, &o);
     cJSON_AddStringToObject(resp_res_ok(r, 5, "创建成功"), "order_id", o.order_id);
 out:
     return;

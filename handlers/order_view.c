@@ -8,6 +8,8 @@
  *   res 4 {"errmsg":"商品不存在","sku_id":7,"reason":"not_in_cart"}
  *         reason: bad_id (sku_id is then the text as sent), unknown,
  *         offline, not_in_cart; the first offending SKU is named
+ *   res 7 {"errmsg":"下单失败","reason":"amount_too_large"|"count_too_large"}
+ *         what /order/commit would answer: the total does not fit an order
  *   res 5 {"skus":[{"id","name","price","unite","image","stock","count","amount"}],
  *          "total_count","total_price","transit_price":"10.00","total_pay",
  *          "addresses":[<address>, default first, then newest]}
@@ -168,7 +170,8 @@ static void add_money(cJSON *o, const char *name, int64_t cents) {
 static void order_preview(struct df_req *r) {
     const char *raw[PREVIEW_SKUS_MAX + 1];
     long long ids[PREVIEW_SKUS_MAX], uid, total_count = 0;
-    int64_t cents, amount, total_price = 0, total_pay;
+    int64_t cents, amount, total_price = 0, total_pay = 0;
+    const char *too_large = NULL; /* the commit's reason, answered once every SKU is checked */
     char money[MONEY_STR_MAX];
     size_t n, next = 0; /* next: the index of the SKU whose row is due */
     struct db_rows rows;
@@ -207,14 +210,17 @@ static void order_preview(struct df_req *r) {
             no_sku(r, cJSON_CreateNumber((double)ids[next]), "not_in_cart");
             goto out;
         }
-        if (money_parse(db_str(&rows, 3), &cents) < 0 || money_mul(cents, count, &amount) < 0 ||
-            money_add(total_price, amount, &total_price) < 0) {
-            req_fail(r, 500, "order preview", "price out of range");
+        if (money_parse(db_str(&rows, 3), &cents) < 0) {
+            req_fail(r, 500, "order preview", "unreadable price");
             goto out;
         }
-        total_count += count;
-        money_format(amount, money);
-        cJSON_AddItemToArray(skus, preview_sku_json(&rows, count, money));
+        if (money_mul(cents, count, &amount) < 0 || money_add(total_price, amount, &total_price) < 0)
+            too_large = "amount_too_large";
+        total_count += count; /* each at most 15 digits, at most 100 of them */
+        if (!too_large) {
+            money_format(amount, money);
+            cJSON_AddItemToArray(skus, preview_sku_json(&rows, count, money));
+        }
         next++;
     }
     if (rc < 0)
@@ -223,8 +229,12 @@ static void order_preview(struct df_req *r) {
         no_sku(r, cJSON_CreateNumber((double)ids[next]), "unknown");
         goto out;
     }
-    if (money_add(total_price, ORDER_TRANSIT_CENTS, &total_pay) < 0) {
-        req_fail(r, 500, "order preview", "price out of range");
+    if (!too_large && (money_add(total_price, ORDER_TRANSIT_CENTS, &total_pay) < 0 || total_pay > MONEY_COLUMN_MAX))
+        too_large = "amount_too_large";
+    if (!too_large && total_count > CART_COUNT_MAX)
+        too_large = "count_too_large";
+    if (too_large) {
+        resp_res_reason(r, 7, "下单失败", too_large);
         goto out;
     }
     cJSON_AddNumberToObject(o, "total_count", (double)total_count);

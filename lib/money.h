@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define MONEY_STR_MAX 24 /* "-92233720368547758.08" and a NUL */
+#define MONEY_COLUMN_MAX 9999999999LL /* cents: the largest DECIMAL(10,2), 99999999.99 */
 
 /* Strict: digits, optionally '.' and one or two digits ("12", "12.8",
  * "12.80"); an optional leading '-'. No spaces, no exponent. 0 or -1. */

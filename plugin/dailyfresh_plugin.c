@@ -11,6 +11,7 @@
 #include <mysql.h>
 
 #include "alipay.h"
+#include "cart_claim.h"
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
@@ -183,8 +184,9 @@ static void df_master_fixup(int step) {
               app.cfg.order_ttl, cod, app.cfg.order_expire_interval, sig);
 }
 
-/* In the mule, for each timer tick. Never in a worker: the sweep waits on
- * row locks and must not hold a request thread. */
+/* In the mule, for each timer tick: the expiry sweep, then the cart claims
+ * left by commits that never finished. Never in a worker: the sweeps wait
+ * on row locks and must not hold a request thread. */
 static int df_signal_handler(uint8_t sig, void *handler) {
     (void)sig;
     if (handler != &expire_tag)
@@ -194,6 +196,7 @@ static int df_signal_handler(uint8_t sig, void *handler) {
     if (!pools_ready)
         df_post_fork();
     order_expire_tick(&mule_req, &app);
+    cart_claim_tick(&mule_req, &app);
     return 0;
 }
 

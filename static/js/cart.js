@@ -45,13 +45,20 @@
     totals();
   }
 
+  /* Cents past 2^53 are no longer exact in a JavaScript number: such an
+   * amount is not shown (the API flags it too: amount_too_large). */
+  var TOO_LARGE = '金额过大';
+  function amountText(c) {
+    return Number.isSafeInteger(c) ? DF.money(c) : TOO_LARGE;
+  }
+
   /* The totals of the selected lines, the select-all box, the checkout link. */
   function totals() {
     var count = 0, cents = 0, ids = [], selectable = 0, selected = 0;
     lines().forEach(function (tr) {
       var cb = tr.querySelector('input.select');
       var n = Number(tr.getAttribute('data-count'));
-      tr.querySelector('.amount').textContent = DF.money(Number(tr.getAttribute('data-price')) * n);
+      tr.querySelector('.amount').textContent = amountText(Number(tr.getAttribute('data-price')) * n);
       if (!tr.classList.contains('busy')) tr.querySelector('button.dec').disabled = n <= 1;
       if (!cb.disabled) selectable++;
       if (cb.checked && !cb.disabled) {
@@ -64,7 +71,7 @@
     all.checked = selectable > 0 && selected === selectable;
     all.indeterminate = selected > 0 && selected < selectable;
     document.getElementById('total-count').textContent = String(count);
-    document.getElementById('total-price').textContent = DF.money(cents);
+    document.getElementById('total-price').textContent = amountText(cents);
     var co = document.getElementById('checkout');
     co.href = '/order/place?sku_ids=' + ids.join(',');
     co.classList.toggle('disabled', !ids.length);

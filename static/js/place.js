@@ -1,12 +1,16 @@
 /* The order page: /order/place?sku_ids=1,2 (GET /api/order/preview), then
- * POST /order/commit with one Idempotency-Key per page load. */
+ * POST /order/commit with one Idempotency-Key per page load and the total
+ * the buyer was shown: when prices changed meanwhile the commit answers
+ * res 8 with the new amounts, shown here before the buyer confirms again. */
 (function () {
   'use strict';
   var esc = DF.esc;
   var box = document.getElementById('place');
   var PAY = [[1, '货到付款'], [2, '微信支付'], [3, '支付宝'], [4, '银联支付']];
   var REASON = { bad_id: '商品编号无效', unknown: '商品不存在', offline: '商品已下架', not_in_cart: '购物车中没有该商品' };
+  var TOO_LARGE = { amount_too_large: '订单金额超出上限', count_too_large: '商品数量超出上限' };
   var skuIds = [];
+  var shownPay = null; /* the total_pay on the page, sent with the commit */
 
   /* One key per page load: a double click or a retry places one order. */
   var idemKey = (function () {
@@ -27,6 +31,11 @@
     return (a.errmsg || '商品不存在') + (a.sku_id !== undefined ? '（商品 ' + a.sku_id + (why ? '：' + why : '') + '）' : '');
   }
 
+  function failure(a) {
+    var why = TOO_LARGE[a.reason];
+    return (a.errmsg || '下单失败') + (why ? '（' + why + '）' : '');
+  }
+
   function fail(text) {
     DF.message(text);
     box.innerHTML = '<p><a href="/cart/">返回购物车</a></p>';
@@ -36,6 +45,7 @@
     var addrs = a.addresses || [];
     var def = addrs.filter(function (x) { return x.is_default; })[0] || addrs[0];
     skuIds = (a.skus || []).map(function (s) { return s.id; });
+    shownPay = a.total_pay;
     box.innerHTML =
       '<h2>确认收货地址</h2>' +
       (addrs.length ? '<div class="addresses">' + addrs.map(function (x) {
@@ -73,7 +83,7 @@
     if (!pay) { DF.message('请选择支付方式'); return; }
     btn.disabled = true;
     btn.textContent = '正在提交…';
-    DF.api('POST', '/order/commit', { addr_id: addr.value, pay_method: pay.value, sku_ids: skuIds.join(',') },
+    DF.api('POST', '/order/commit', { addr_id: addr.value, pay_method: pay.value, sku_ids: skuIds.join(','), total_pay: shownPay },
       { 'Idempotency-Key': idemKey }).then(function (a) {
       if (a.res === 5) {
         DF.message('订单创建成功', 'info');
@@ -83,13 +93,34 @@
       if (a.res === 0) return toLogin();
       btn.disabled = false;
       btn.textContent = '提交订单';
-      DF.message(a.res === 4 || a.res === 6 ? skuError(a) : (a.errmsg || '下单失败'));
+      if (a.res === 8) return showNewPrices(a, btn);
+      DF.message(a.res === 4 || a.res === 6 ? skuError(a) : failure(a));
     }).catch(function (err) {
       /* the same key again: a retry cannot place a second order */
       btn.disabled = false;
       btn.textContent = '提交订单';
       DF.message(err.message);
     });
+  }
+
+  /* res 8: the amounts the order would now cost replace the ones shown;
+   * the next press of the button commits those. */
+  function showNewPrices(a, btn) {
+    (a.skus || []).forEach(function (s) {
+      var tr = box.querySelector('tr.place-line[data-sku="' + s.id + '"]');
+      if (!tr) return;
+      tr.classList.add('changed');
+      tr.querySelector('.price').textContent = s.price;
+      tr.querySelector('.count').textContent = s.count;
+      tr.querySelector('.amount').textContent = s.amount;
+    });
+    document.getElementById('total-count').textContent = a.total_count;
+    document.getElementById('total-price').textContent = a.total_price;
+    document.getElementById('transit-price').textContent = a.transit_price;
+    document.getElementById('total-pay').textContent = a.total_pay;
+    shownPay = a.total_pay;
+    btn.textContent = '确认新金额并提交订单';
+    DF.message((a.errmsg || '商品价格已变化') + '，实付款现为 ¥' + a.total_pay + '，请确认后再次提交订单');
   }
 
   DF.header();
@@ -100,6 +131,7 @@
     return DF.api('GET', '/api/order/preview', { sku_ids: ids.join(',') }).then(function (a) {
       if (a.res === 0) return toLogin();
       if (a.res === 4) return fail(skuError(a));
+      if (a.res === 7) return fail(failure(a));
       if (a.res !== 5) return fail(a.errmsg || '订单信息加载失败');
       render(a);
     });

@@ -18,6 +18,7 @@
  * screen, fails the test. */
 'use strict';
 
+const childProcess = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -26,6 +27,7 @@ const BASE = (process.env.DF_BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/
 const ALIPAY = (process.env.DF_ALIPAY_URL || 'http://127.0.0.1:8090').replace(/\/+$/, '');
 const OUT = path.resolve(process.env.DF_TEST_OUTPUT || path.join(ROOT, 'build', 'test-output', 'browser'));
 const CHROMIUM = process.env.DF_CHROMIUM || '/usr/bin/chromium';
+const MYSQL_SOCK = path.join(process.env.DF_VAR || path.join(ROOT, 'var'), 'run', 'mysqld.sock');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
 const PASSWORD = 'fresh-Pass123';
@@ -207,6 +209,14 @@ async function registerByApi(t, name) {
   const a = await apiPost(t, '/user/register',
     { user_name: name, pwd: PASSWORD, cpwd: PASSWORD, email: name + '@example.com', allow: 'on' });
   check(a.res === 8, 'registering ' + name + ' answered ' + JSON.stringify(a));
+}
+
+/* SQL as root on the stack's MariaDB (the tests that change the shop's
+ * data behind the page's back); rows as arrays of strings. */
+function sql(statement) {
+  const out = childProcess.execFileSync('mariadb', ['--no-defaults', '--socket=' + MYSQL_SOCK, '-uroot', '-N', '-B',
+    'dailyfresh', '-e', statement], { encoding: 'utf8', timeout: 30000 });
+  return out.split('\n').filter(Boolean).map((l) => l.split('\t'));
 }
 
 async function text(page, sel) {
@@ -495,6 +505,91 @@ test('journey: index, detail, cart, place order, pay at the cashier, comment', a
 }, {
   timeout: 180000,
   skip: () => (fs.existsSync(CART_PAGE) ? null : 'static/pages/cart.html does not exist yet (the shop pages)'),
+});
+
+test('place: a price changed after the page loaded is shown before the order is placed', async (t, page) => {
+  const name = uniqueName('bp');
+  await registerByApi(t, name);
+  await loginByPage(t, page, name, PASSWORD, '/');
+  await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/index');
+  const a = await apiPost(t, '/user/address', { receiver: '赵六', addr: '深圳市南山区科技园1号', phone: '13612345678' });
+  check(a.res === 5, 'adding an address answered ' + JSON.stringify(a));
+  const [[id, price]] = sql('SELECT id, price FROM df_goods_sku WHERE status = 1 AND stock >= 10 ORDER BY id LIMIT 1');
+  const added = await apiPost(t, '/cart/add', { sku_id: id, count: 2 });
+  check(added.res === 5, 'adding to the cart answered ' + JSON.stringify(added));
+  await page.goto(BASE + '/order/place?sku_ids=' + id);
+  await page.waitForSelector('tr.place-line[data-sku="' + id + '"]');
+  const transit = cents(await text(page, '#transit-price'));
+  const before = cents(price) * 2 + transit;
+  await waitText(page, '#total-pay', money(before), 'the place page #total-pay');
+  const raised = cents(price) + 100;
+  sql('UPDATE df_goods_sku SET price = ' + money(raised) + ' WHERE id = ' + Number(id));
+  try {
+    await page.click('#commit');
+    await waitText(page, '#message', (s) => s.includes('商品价格已变化') && s.includes(money(raised * 2 + transit)),
+      'the message after the price changed');
+    check(new URL(page.url()).pathname === '/order/place', 'the page left /order/place though the price changed');
+    await waitText(page, '#total-pay', money(raised * 2 + transit), 'the new #total-pay');
+    await waitText(page, '#total-price', money(raised * 2), 'the new #total-price');
+    await waitText(page, 'tr.place-line[data-sku="' + id + '"] .price', money(raised), 'the new price of the line');
+    await waitText(page, 'tr.place-line[data-sku="' + id + '"] .amount', money(raised * 2), 'the new amount of the line');
+    await waitText(page, '#commit', (s) => s.includes('确认新金额'), 'the button asks to confirm the new amount');
+    await t.shot(page, 'place-price-changed');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/user/order/1', { timeout: 20000 }), page.click('#commit')]);
+    const orders = await apiGet(t, '/api/orders');
+    check(orders.res === 5 && orders.orders.length === 1, 'the buyer has one order: ' + JSON.stringify(orders));
+    check(orders.orders[0].total_pay === money(raised * 2 + transit), 'the order was placed at the amount confirmed: ' +
+      orders.orders[0].total_pay);
+  } finally {
+    sql('UPDATE df_goods_sku SET price = ' + money(cents(price)) + ' WHERE id = ' + Number(id));
+  }
+}, {
+  skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
+});
+
+test('place: an order too large for the shop is refused on the page, with the reason', async (t, page) => {
+  const name = uniqueName('bl');
+  await registerByApi(t, name);
+  await loginByPage(t, page, name, PASSWORD, '/');
+  await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/index');
+  const [[id, price]] = sql('SELECT id, price FROM df_goods_sku WHERE status = 1 AND stock >= 10 ORDER BY id LIMIT 1');
+  const added = await apiPost(t, '/cart/add', { sku_id: id, count: 2 });
+  check(added.res === 5, 'adding to the cart answered ' + JSON.stringify(added));
+  sql('UPDATE df_goods_sku SET price = 99999999.99 WHERE id = ' + Number(id));
+  try {
+    await page.goto(BASE + '/order/place?sku_ids=' + id);
+    await waitText(page, '#message', (s) => s.includes('下单失败') && s.includes('订单金额超出上限'), 'the message');
+    check(await page.locator('#commit').count() === 0, 'the page offers to commit an order it cannot place');
+    await t.shot(page, 'place-too-large');
+  } finally {
+    sql('UPDATE df_goods_sku SET price = ' + money(cents(price)) + ' WHERE id = ' + Number(id));
+  }
+}, {
+  skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
+});
+
+test('cart: an amount past exact cents is not shown as a number', async (t, page) => {
+  const name = uniqueName('bc');
+  await registerByApi(t, name);
+  await loginByPage(t, page, name, PASSWORD, '/');
+  await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/index');
+  const [[id, price, stock]] = sql('SELECT id, price, stock FROM df_goods_sku WHERE status = 1 AND stock >= 10 ORDER BY id LIMIT 1');
+  sql('UPDATE df_goods_sku SET price = 99999999.99, stock = 2147483647 WHERE id = ' + Number(id));
+  try {
+    const set = await apiPost(t, '/cart/add', { sku_id: id, count: 2147483647 });
+    check(set.res === 5, 'adding to the cart answered ' + JSON.stringify(set));
+    const cart = await apiGet(t, '/api/cart');
+    check(cart.res === 1 && cart.total_price === null && cart.reason === 'amount_too_large', 'GET /api/cart: ' + JSON.stringify(cart));
+    await page.goto(BASE + '/cart/');
+    await page.waitForSelector('tr.cart-line[data-sku="' + id + '"]');
+    await waitText(page, 'tr.cart-line[data-sku="' + id + '"] .amount', '金额过大', 'the line amount');
+    await waitText(page, '#total-price', '金额过大', 'the cart total');
+    await t.shot(page, 'cart-too-large');
+  } finally {
+    sql('UPDATE df_goods_sku SET price = ' + money(cents(price)) + ', stock = ' + Number(stock) + ' WHERE id = ' + Number(id));
+  }
+}, {
+  skip: () => (fs.existsSync(MYSQL_SOCK) ? null : 'no MariaDB socket at ' + MYSQL_SOCK + ' (set DF_VAR to the stack\'s)'),
 });
 
 main().then((code) => process.exit(code), (e) => {
