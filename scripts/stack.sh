@@ -392,16 +392,34 @@ stop_nginx() {
 # ---------------------------------------------------------------- sessions
 # Ends every session of one user at once (after deactivating or deleting
 # the account: a live session would otherwise last until its TTL). Logins
-# list each session id in user_sessions_<uid>.
+# list each session id in the sorted set user_sessions_by_expiry_<uid>
+# (the shop kept them in the set user_sessions_<uid> before). A batch of
+# ids at a time, so that Redis never stalls on a user with many sessions.
+END_SESSIONS_BATCH=500
 end_sessions() { # user id
     [[ "${1:-}" =~ ^[1-9][0-9]{0,18}$ ]] || die "usage: $0 end-sessions USER_ID"
-    local n
-    # shellcheck disable=SC2016 # Lua, not shell
-    n=$(timeout 10 redis-cli -s "$REDIS_SOCK" EVAL 'local n = 0
-        for _, m in ipairs(redis.call("SMEMBERS", KEYS[1])) do n = n + redis.call("DEL", "session_" .. m) end
-        redis.call("DEL", KEYS[1]) return n' 1 "user_sessions_$1") || die "Redis did not answer (is the stack up?)"
-    [[ "$n" =~ ^[0-9]+$ ]] || die "Redis answered: $n"
-    log "ended $n session(s) of user $1"
+    local out ended=0 n left deadline=$((SECONDS + 120))
+    while :; do
+        # shellcheck disable=SC2016 # Lua, not shell
+        out=$(timeout 10 redis-cli -s "$REDIS_SOCK" EVAL 'local n = 0
+            local first = redis.call("ZPOPMIN", KEYS[1], ARGV[1])
+            for i = 1, #first, 2 do n = n + redis.call("DEL", "session_" .. first[i]) end
+            local left = redis.call("ZCARD", KEYS[1])
+            if redis.call("TYPE", KEYS[2]).ok == "set" then
+                for _, m in ipairs(redis.call("SPOP", KEYS[2], ARGV[1])) do
+                    n = n + redis.call("DEL", "session_" .. m)
+                end
+                left = left + redis.call("SCARD", KEYS[2])
+            end
+            return {n, left}' 2 "user_sessions_by_expiry_$1" "user_sessions_$1" "$END_SESSIONS_BATCH") ||
+            die "Redis did not answer (is the stack up?)"
+        { read -r n && read -r left; } <<<"$out" || true
+        [[ "${n:-}" =~ ^[0-9]+$ && "${left:-}" =~ ^[0-9]+$ ]] || die "Redis answered: $out"
+        ended=$((ended + n))
+        [ "$left" -eq 0 ] && break
+        [ $SECONDS -lt $deadline ] || die "user $1 still has $left session(s) listed after 120 s ($ended ended)"
+    done
+    log "ended $ended session(s) of user $1"
 }
 
 # Every wait is bounded: each probe by curl's --max-time, all of them by

@@ -145,16 +145,16 @@ def test_end_sessions_logs_a_user_out_everywhere():
     c3 = Client()
     assert login(c3, name)["res"] == 5
     sids = [c.cookies["sessionid"] for c in (c1, c2, c3)]
-    assert set(redis("SMEMBERS", f"user_sessions_{uid}").split()) == set(sids)
+    assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids)
     assert c3.post_form("/user/logout").json()["res"] == 1
-    assert set(redis("SMEMBERS", f"user_sessions_{uid}").split()) == set(sids[:2])
+    assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids[:2])
     sql("UPDATE df_user SET is_active = 0 WHERE id = @p0", uid)
     out = stack("end-sessions", str(uid))
     assert "ended 2 session(s) of user %d" % uid in out.stdout
     for c in (c1, c2):
         assert c.get_json("/api/user/info").json() == LOGIN_FIRST
         assert c.get_json("/api/cart/count").json()["res"] == 0
-    assert redis("EXISTS", f"user_sessions_{uid}") == "0"
+    assert redis("EXISTS", f"user_sessions_by_expiry_{uid}") == "0"
     assert login(Client(), name)["res"] == 3  # deactivated: no new session either
 
 
