@@ -395,7 +395,7 @@ stop_nginx() {
 # list each session id in the sorted set user_sessions_by_expiry_<uid>
 # (the shop kept them in the set user_sessions_<uid> before). A batch of
 # ids at a time, so that Redis never stalls on a user with many sessions.
-END_SESSIONS_BATCH=500
+END_SESSIONS_BATCH=200
 end_sessions() { # user id
     [[ "${1:-}" =~ ^[1-9][0-9]{0,18}$ ]] || die "usage: $0 end-sessions USER_ID"
     local out ended=0 n left deadline=$((SECONDS + 120))
