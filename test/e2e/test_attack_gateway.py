@@ -13,7 +13,7 @@ import requests
 
 from conftest import Client, sql
 from orders_util import buyer
-from payment_util import control, gateway_mode
+from payment_util import GATEWAY, control, gateway_mode
 
 ORDERS = 200
 OWNERS = 4        # the orders belong to a few users
@@ -110,3 +110,23 @@ def test_slow_gateway_with_many_polled_orders_leaves_other_users_served():
     assert {(a[1], a[2]) for a in answers} <= {(5, "busy"), (5, "checking"), (4, "gateway_unavailable")}, \
         {(a[1], a[2]) for a in answers}
     assert sum(1 for a in answers if a[2] == "busy") > len(answers) // 2
+
+
+def test_the_local_gateway_answers_many_delayed_calls_at_once():
+    """The test above relies on it: 100 callers connecting at once are all
+    accepted, and delayed answers do not queue behind each other (one after
+    another, 100 calls would take 200 s)."""
+    def call(_):
+        return requests.post(GATEWAY + "/gateway.do", data={"method": "alipay.trade.query"}, timeout=30).status_code
+
+    control("reset")
+    gateway_mode(delay_ms=2000)
+    try:
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(100) as pool:
+            statuses = list(pool.map(call, range(100)))
+        elapsed = time.monotonic() - t0
+    finally:
+        control("reset")
+    assert statuses == [200] * 100, set(statuses)
+    assert 2 <= elapsed < 20, elapsed
