@@ -5,14 +5,18 @@
  *   not_alipay | not_unpaid | expired} | 3 {"pay_url": gateway?signed query}
  * POST /order/check   order_id
  *   res 0..2 as pay | 3 {"message":"支付成功"} (order status 4, trade_no kept) |
- *   4 支付失败 {"reason"} | 5 等待支付 (not paid yet: the page polls again)
+ *   4 支付失败 {"reason"} | 5 等待支付 {"reason": not_paid | checking | busy}
+ *   (not paid yet, or not asked now: the page polls again)
  * Payment off (no app id): 503 {"error":"payment unavailable"}.
  *
  * The check asks the gateway once (alipay.trade.query) within
  * dailyfresh-alipay-timeout and never waits for the buyer. Per order at
  * most one query is in flight and at most one starts per second, across
  * all instances (a Redis key taken with SET NX); polls meanwhile get the
- * last answer, so a page polling in many tabs cannot tie up the shop. */
+ * last answer, so a page polling in many tabs cannot tie up the shop.
+ * Per worker at most dailyfresh-alipay-max-calls queries are in flight,
+ * so a slow gateway never holds all of a worker's threads: past it the
+ * check answers res 5 {"reason":"busy"} at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +211,15 @@ static int answer_cached(struct df_req *r, const char *key) {
     return 1;
 }
 
+/* This worker already lends dailyfresh-alipay-max-calls threads to the
+ * gateway: the poll is answered now, without a query, and the order's
+ * lock is let go so that its next poll may ask. */
+static void answer_busy(struct df_req *r, const char *lock) {
+    if (!rds_cmd(r, "DEL %s", lock))
+        req_fail_clear(r); /* the lock expires on its own */
+    answer_check(r, 5, "busy");
+}
+
 static void order_check(struct df_req *r) {
     struct pay_order o;
     struct verdict v;
@@ -230,7 +243,12 @@ static void order_check(struct df_req *r) {
             answer_check(r, 5, "checking");
         goto out;
     }
+    if (!http_gate_enter(&r->app->alipay_calls, (int)r->app->cfg.alipay_max_calls)) {
+        answer_busy(r, lock);
+        goto out;
+    }
     query_trade(r, &o, &v);
+    http_gate_leave(&r->app->alipay_calls);
     if (v.res == 3) {
         enum paid p = order_mark_paid(r, o.id, v.trade_no, o.amount);
         if (p == PAID_FAILED)

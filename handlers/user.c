@@ -21,12 +21,14 @@
  *   {"res": 1, "message": "已退出"}           also when not logged in
  *
  * Failed logins are throttled in Redis (docs/security.md section 4):
- *   login_fail_<address>_<username>  per client address and account; at
- *     login_max_failures that address is refused that account until the
- *     counter expires, login_lockout seconds after its last failure
- *   login_fail_<username>  per account from all addresses; at
+ *   login_fail_addr_<address>/<username>  per client address and account;
+ *     at login_max_failures that address is refused that account until
+ *     the counter expires, login_lockout seconds after its last failure
+ *   login_fail_user_<username>  per account from all addresses; at
  *     login_user_max_failures the account is refused to everyone for
  *     login_user_block seconds, then counting starts again
+ * The kinds have prefixes of their own and an address never holds a '/',
+ * so no typed name can make one counter's key another's.
  * An attempt is counted before its password is checked, in one script with
  * the checks, so concurrent attempts cannot pass a limit; a success takes
  * its own count back. */
@@ -171,6 +173,12 @@ static const char *loggable(struct df_req *r, const char *s) {
     return o;
 }
 
+/* The counters' keys: a prefix per kind, and in the address counter's the
+ * address ends at the first '/', which no address holds. */
+#define ADDR_KEY_PREFIX "login_fail_addr_"
+#define USER_KEY_PREFIX "login_fail_user_"
+#define ADDR_KEY_SEP '/'
+
 struct throttle {
     const char *addr, *name; /* client address, account as keyed */
     const char *keys[6];     /* address key, account key, then ARGV */
@@ -178,12 +186,20 @@ struct throttle {
     long long addr_fails, user_fails;
 };
 
+/* The client's address as the counters key it: nginx's REMOTE_ADDR, an
+ * IP literal; anything else (none, or a '/' that would end the address
+ * part of a key early) is "-". */
+static const char *client_addr(const struct df_req *r) {
+    const char *a = r->remote_addr;
+    return a && *a && !strchr(a, ADDR_KEY_SEP) ? a : "-";
+}
+
 /* The gate: 1 when the attempt is refused (answered), 0 when it was
  * counted and the password may be checked, -1 on failure. */
 static int throttle_gate(struct df_req *r, struct throttle *t) {
     const struct df_config *c = &r->app->cfg;
-    t->keys[0] = arena_printf(&r->arena, "login_fail_%s_%s", t->addr, t->name);
-    t->keys[1] = arena_printf(&r->arena, "login_fail_%s", t->name);
+    t->keys[0] = arena_printf(&r->arena, ADDR_KEY_PREFIX "%s%c%s", t->addr, ADDR_KEY_SEP, t->name);
+    t->keys[1] = arena_printf(&r->arena, USER_KEY_PREFIX "%s", t->name);
     snprintf(t->argv[0], sizeof(t->argv[0]), "%ld", c->login_max_failures);
     snprintf(t->argv[1], sizeof(t->argv[1]), "%ld", c->login_lockout);
     snprintf(t->argv[2], sizeof(t->argv[2]), "%ld", c->login_user_max_failures);
@@ -210,12 +226,15 @@ static int throttle_gate(struct df_req *r, struct throttle *t) {
 /* A failure was counted by the gate: log the lockouts it started. */
 static void throttle_log(struct df_req *r, const struct throttle *t) {
     const struct df_config *c = &r->app->cfg;
+    const char *name = loggable(r, t->name);
     if (t->addr_fails == c->login_max_failures)
-        df_log("login: %s locked out of account '%s' for %ld s after %lld failed logins", t->addr,
-               loggable(r, t->name), c->login_lockout, t->addr_fails);
+        df_log("login: %s locked out of account '%s' for %ld s after %lld failed logins; counter " ADDR_KEY_PREFIX
+               "%s%c%s",
+               t->addr, name, c->login_lockout, t->addr_fails, t->addr, ADDR_KEY_SEP, name);
     if (t->user_fails == c->login_user_max_failures)
-        df_log("login: account '%s' refused to every address for %ld s after %lld failed logins (the last from %s)",
-               loggable(r, t->name), c->login_user_block, t->user_fails, t->addr);
+        df_log("login: account '%s' refused to every address for %ld s after %lld failed logins (the last from %s); "
+               "counter " USER_KEY_PREFIX "%s",
+               name, c->login_user_block, t->user_fails, t->addr, name);
 }
 
 static void user_login(struct df_req *r) {
@@ -237,7 +256,7 @@ static void user_login(struct df_req *r) {
     /* keyed by the stored spelling: the column's collation ignores case,
      * so "Alice" and "alice" must share one counter */
     t.name = acct.id ? acct.username : name;
-    t.addr = r->remote_addr && *r->remote_addr ? r->remote_addr : "-";
+    t.addr = client_addr(r);
     if (throttle_gate(r, &t) != 0)
         goto out;
     if (!password_verify(pw, acct.id ? acct.password : decoy_hash(r))) {

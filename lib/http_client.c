@@ -69,3 +69,14 @@ out:
         curl_easy_cleanup(c);
     return rc;
 }
+
+int http_gate_enter(struct http_gate *g, int max) {
+    if (atomic_fetch_add(&g->in_flight, 1) < max)
+        return 1;
+    atomic_fetch_sub(&g->in_flight, 1);
+    return 0;
+}
+
+void http_gate_leave(struct http_gate *g) {
+    atomic_fetch_sub(&g->in_flight, 1);
+}

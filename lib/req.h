@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "http_client.h"
 #include "mem.h"
 #include "params.h"
 #include "pool.h"
@@ -27,6 +28,7 @@ struct df_app {
     /* loaded once in the master; NULL when payment is off (no app id) */
     EVP_PKEY *alipay_app_key; /* signs our requests */
     EVP_PKEY *alipay_key;     /* Alipay's public key: verifies its answers */
+    struct http_gate alipay_calls; /* the worker's gateway calls in flight (dailyfresh-alipay-max-calls) */
 };
 
 #define RESP_MAX_COOKIES 4

@@ -104,7 +104,9 @@ static int load_payment_keys(char *err, size_t errlen) {
         snprintf(err, errlen, "dailyfresh-alipay-public-key: %s", why);
         return -1;
     }
-    uwsgi_log("dailyfresh: payment through %s as app %s\n", c->alipay_gateway, c->alipay_app_id);
+    uwsgi_log("dailyfresh: payment through %s as app %s, at most %ld of a worker's %d threads waiting on it%s\n",
+              c->alipay_gateway, c->alipay_app_id, c->alipay_max_calls, c->threads,
+              c->alipay_max_calls >= c->threads ? " (all of them: a slow gateway stalls the worker)" : "");
     return 0;
 }
 

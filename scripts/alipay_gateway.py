@@ -934,6 +934,9 @@ def main(argv=None):
     Handler.gw = gw
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
+    # every connection gets a thread, but only once accepted: the default
+    # backlog of 5 resets a burst of callers (many delayed checks at once)
+    ThreadingHTTPServer.request_queue_size = 256
     try:
         server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     except OSError as e:

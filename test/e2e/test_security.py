@@ -62,7 +62,7 @@ def test_lockout_is_per_address_and_the_owner_still_logs_in(client):
     for _ in range(MAX_FAILURES):
         assert login(attacker, name, "guess-" + uuid.uuid4().hex[:8]) == WRONG
     assert login(attacker, name) == LOCKED  # even the right password, from there
-    assert redis("GET", f"login_fail_127.0.0.2_{name}") == str(MAX_FAILURES)
+    assert redis("GET", f"login_fail_addr_127.0.0.2/{name}") == str(MAX_FAILURES)
     # the owner, from another address, is not locked out
     owner = client_from("127.0.0.3")
     assert login(owner, name)["res"] == 5
@@ -84,11 +84,11 @@ def test_account_blocked_briefly_after_failures_from_many_addresses(client):
     # every address is refused now, for a short time only
     fresh = client_from("127.0.1.200")
     assert login(fresh, name) == LOCKED
-    assert redis("GET", "login_fail_" + name) == str(USER_MAX_FAILURES)
-    assert 0 < int(redis("TTL", "login_fail_" + name)) <= USER_BLOCK
+    assert redis("GET", "login_fail_user_" + name) == str(USER_MAX_FAILURES)
+    assert 0 < int(redis("TTL", "login_fail_user_" + name)) <= USER_BLOCK
     assert f"login: account '{name}' refused to every address for {USER_BLOCK} s after {USER_MAX_FAILURES} " \
            f"failed logins (the last from {addrs[-1]})" in uwsgi_logs()
-    redis("DEL", "login_fail_" + name)  # what the block's end does
+    redis("DEL", "login_fail_user_" + name)  # what the block's end does
     assert login(fresh, name)["res"] == 5
     assert login(client_from(addrs[0]), name) == LOCKED  # the address lockouts outlive it
 
@@ -103,7 +103,7 @@ def test_concurrent_wrong_passwords_are_checked_at_most_max_failures_times(clien
     # each res 2 is a password that was checked; the rest were refused unchecked
     assert answers.count(WRONG) == MAX_FAILURES, answers
     assert answers.count(LOCKED) == 20 - MAX_FAILURES, answers
-    assert redis("GET", f"login_fail_127.0.0.1_{name}") == str(MAX_FAILURES)
+    assert redis("GET", f"login_fail_addr_127.0.0.1/{name}") == str(MAX_FAILURES)
     assert login(client, name) == LOCKED
 
 
@@ -145,16 +145,16 @@ def test_end_sessions_logs_a_user_out_everywhere():
     c3 = Client()
     assert login(c3, name)["res"] == 5
     sids = [c.cookies["sessionid"] for c in (c1, c2, c3)]
-    assert set(redis("SMEMBERS", f"user_sessions_{uid}").split()) == set(sids)
+    assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids)
     assert c3.post_form("/user/logout").json()["res"] == 1
-    assert set(redis("SMEMBERS", f"user_sessions_{uid}").split()) == set(sids[:2])
+    assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids[:2])
     sql("UPDATE df_user SET is_active = 0 WHERE id = @p0", uid)
     out = stack("end-sessions", str(uid))
     assert "ended 2 session(s) of user %d" % uid in out.stdout
     for c in (c1, c2):
         assert c.get_json("/api/user/info").json() == LOGIN_FIRST
         assert c.get_json("/api/cart/count").json()["res"] == 0
-    assert redis("EXISTS", f"user_sessions_{uid}") == "0"
+    assert redis("EXISTS", f"user_sessions_by_expiry_{uid}") == "0"
     assert login(Client(), name)["res"] == 3  # deactivated: no new session either
 
 

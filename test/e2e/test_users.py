@@ -174,7 +174,7 @@ def test_deleted_user_session_is_refused():
 
 def test_throttling_after_repeated_failures(client):
     name, _ = register(client)
-    key = "login_fail_127.0.0.1_" + name  # this client's address and the account
+    key = "login_fail_addr_127.0.0.1/" + name  # this client's address and the account
     for i in range(MAX_FAILURES):
         assert login(client, name, "bad-password-%d" % i) == WRONG
         assert redis("GET", key) == str(i + 1)
@@ -184,7 +184,7 @@ def test_throttling_after_repeated_failures(client):
     assert login(client, name) == locked
     assert login(client, name, "bad-again") == locked
     assert redis("GET", key) == str(MAX_FAILURES)
-    assert redis("GET", "login_fail_" + name) == str(MAX_FAILURES)  # the account's, from all addresses
+    assert redis("GET", "login_fail_user_" + name) == str(MAX_FAILURES)  # the account's, from all addresses
     assert "sessionid" not in client.cookies
     # once the counter expires the account opens again
     redis("DEL", key)
@@ -196,20 +196,20 @@ def test_throttle_counter_is_shared_by_spellings_of_one_name(client):
     for i in range(MAX_FAILURES):
         variant = name.upper() if i % 2 else name.lower()
         assert login(client, variant, "bad-password") == WRONG
-    assert redis("GET", "login_fail_127.0.0.1_" + name) == str(MAX_FAILURES)
+    assert redis("GET", "login_fail_addr_127.0.0.1/" + name) == str(MAX_FAILURES)
     assert login(client, name)["res"] == 4
 
 
 def test_success_clears_failures(client):
     name, _ = register(client)
-    key = "login_fail_127.0.0.1_" + name
+    key = "login_fail_addr_127.0.0.1/" + name
     assert login(client, name, "bad-password") == WRONG
     assert login(client, name, "bad-password") == WRONG
     assert redis("GET", key) == "2"
     assert login(client, name)["res"] == 5
     assert redis("EXISTS", key) == "0"
     # the account's counter keeps the failures (a success is not counted)
-    assert redis("GET", "login_fail_" + name) == "2"
+    assert redis("GET", "login_fail_user_" + name) == "2"
 
 
 # ------------------------------------------------------------- registration
