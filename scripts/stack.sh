@@ -5,6 +5,7 @@
 #   scripts/stack.sh start | stop | status
 #   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
+#   scripts/stack.sh start-conncap | stop-conncap    (the cap per client address)
 #   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
 #   scripts/stack.sh end-sessions USER_ID            (logs that user out everywhere)
 #
@@ -15,6 +16,9 @@
 #   DF_BUILD        where the plugin is     (default: <repo>/build)
 #   DF_NGINX_WORKERS  nginx worker_processes  (default: nginx.conf's)
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
+#   DF_CONN_PER_ADDR  open connections to nginx's port per client address
+#                   (default: 512; 0: no cap), enforced by nftables (table
+#                   dailyfresh_<DF_HTTP_PORT>) when run as root
 #   DF_LIMIT_LOGIN_RATE, DF_LIMIT_REGISTER_RATE, DF_LIMIT_COMMIT_RATE
 #                   nginx's request rate per client address for POST
 #                   /user/login, /user/register, /order/commit ("20r/m",
@@ -37,6 +41,7 @@ HTTP_PORT=${DF_HTTP_PORT:-8000}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
 BUILD=${DF_BUILD:-$ROOT/build}
 ALIPAY_PORT=${DF_ALIPAY_PORT:-8090}
+CONN_PER_ADDR=${DF_CONN_PER_ADDR:-512}
 PY=${DF_PYTHON:-/usr/bin/python3}
 mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd)
@@ -389,6 +394,65 @@ stop_nginx() {
     stop_pid "$RUN/nginx.pid" nginx QUIT
 }
 
+# ---------------------------------------------------------------- connection cap
+# Open connections to nginx's port per client address, counted by conntrack
+# from the SYN on: a held connection counts before nginx has read a byte of
+# it. One table per stack, named after its HTTP port.
+NFT_TABLE=dailyfresh_$HTTP_PORT
+
+nft_usable() {
+    [ "$(id -u)" = 0 ] && command -v nft >/dev/null
+}
+
+start_conncap() {
+    [[ "$CONN_PER_ADDR" =~ ^[0-9]{1,6}$ ]] || die "DF_CONN_PER_ADDR '$CONN_PER_ADDR' is not a whole number of connections"
+    if [ "$CONN_PER_ADDR" = 0 ]; then
+        log "connections per client address: not capped (DF_CONN_PER_ADDR=0)"
+        return 0
+    fi
+    if ! nft_usable; then
+        log "connections per client address: not capped (needs root and nft); nginx's timeouts only"
+        return 0
+    fi
+    local rule="tcp dport $HTTP_PORT ct state new add" out
+    # created empty first so that delete never fails: the old table, if
+    # any, goes in the same transaction
+    if ! out=$(nft -f - 2>&1 <<NFT
+table inet $NFT_TABLE {
+}
+delete table inet $NFT_TABLE
+table inet $NFT_TABLE {
+    set addr4 {
+        type ipv4_addr
+        size 65535
+        flags dynamic
+    }
+    set addr6 {
+        type ipv6_addr
+        size 65535
+        flags dynamic
+    }
+    chain input {
+        type filter hook input priority filter; policy accept;
+        $rule @addr4 { ip saddr ct count over $CONN_PER_ADDR } reject with tcp reset
+        $rule @addr6 { ip6 saddr ct count over $CONN_PER_ADDR } reject with tcp reset
+    }
+}
+NFT
+    ); then
+        log "connections per client address: not capped (nft refused the table: ${out//$'\n'/ })"
+        return 0
+    fi
+    STARTED+=(conncap)
+    log "connections per client address: at most $CONN_PER_ADDR on port $HTTP_PORT (nftables table inet $NFT_TABLE)"
+}
+
+stop_conncap() {
+    nft_usable || return 0
+    nft list table inet "$NFT_TABLE" >/dev/null 2>&1 || return 0
+    nft delete table inet "$NFT_TABLE"
+}
+
 # ---------------------------------------------------------------- sessions
 # Ends every session of one user at once (after deactivating or deleting
 # the account: a live session would otherwise last until its TTL). Logins
@@ -432,6 +496,7 @@ case "${1:-}" in
         load_schema
         start_gateway
         start_uwsgi
+        start_conncap
         start_nginx
         wait_healthy
         if alipay_local; then
@@ -445,6 +510,7 @@ case "${1:-}" in
         ;;
     stop)
         stop_nginx
+        stop_conncap
         stop_uwsgi
         stop_gateway
         stop_mysql
@@ -467,9 +533,11 @@ case "${1:-}" in
     start-uwsgi) start_uwsgi ;;
     start-nginx) start_nginx ;; # renders the configuration again; reloads a running nginx
     stop-nginx) stop_nginx ;;
+    start-conncap) start_conncap ;;
+    stop-conncap) stop_conncap ;;
     stop-uwsgi) stop_uwsgi ;;
     end-sessions) end_sessions "${2:-}" ;;
     start-gateway) start_gateway ;;
     stop-gateway) stop_gateway ;;
-    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-gateway|stop-gateway|end-sessions USER_ID" ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-conncap|stop-conncap|start-gateway|stop-gateway|end-sessions USER_ID" ;;
 esac
