@@ -201,3 +201,38 @@ def test_one_address_holding_connections_does_not_starve_another(many_files):
         # holds up to about 1.5 times the cap, still far below nginx's room)
         assert most_held <= 2 * cap, stats
         assert attacker.refused >= (HELD - cap) * 0.9, stats
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cap is installed only by root")
+def test_cap_is_one_table_per_stack_removed_by_stop(tmp_path):
+    """Another stack's cap (another HTTP port) is a table of its own: it
+    leaves this stack's alone, and stop removes it even when nothing else of
+    that stack runs (as after a failed start)."""
+    from conftest import ROOT
+    mine = cap_installed()
+    port = free_port()
+    env = dict(os.environ, DF_VAR=str(tmp_path / "var"), DF_HTTP_PORT=str(port), DF_UWSGI_PORTS="x1",
+               DF_CONN_PER_ADDR="7")
+    stack_sh = os.path.join(ROOT, "scripts", "stack.sh")
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    try:
+        out = subprocess.run([stack_sh, "start-conncap"], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert f"at most 7 on port {port}" in out.stdout, out.stdout
+        table = subprocess.run([nft, "list", "table", "inet", f"dailyfresh_{port}"], capture_output=True,
+                               text=True, timeout=10)
+        assert table.returncode == 0 and f"tcp dport {port} " in table.stdout, table.stderr
+        assert "ip6 saddr ct count over 7" in table.stdout
+        assert cap_installed() == mine  # this stack's table is untouched
+    finally:
+        stop = subprocess.run([stack_sh, "stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert stop.returncode == 0, stop.stderr
+    gone = subprocess.run([nft, "list", "table", "inet", f"dailyfresh_{port}"], capture_output=True, timeout=10)
+    assert gone.returncode != 0
+    assert cap_installed() == mine
