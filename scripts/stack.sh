@@ -96,7 +96,7 @@ stop_pid() { # pidfile name [signal|uwsgi]: ask the process to stop, wait until 
     # a pidfile its server's user wrote may name any process: root signals
     # only one of that user's
     owner=$(stat -c %u "$1")
-    if [ "$owner" != 0 ] && [ "$owner" != "$(stat -c %u "/proc/$pid" 2>/dev/null)" ]; then
+    if [ "$owner" != 0 ] && [ "$owner" != "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" ]; then
         log "$2: $1 names process $pid, which is not its owner's: left alone"
         rm -f "$1"
         return 0

@@ -154,3 +154,31 @@ def test_no_server_but_nginx_master_runs_as_root():
                 continue
             assert set(uids) == {want}, (name, p, uids, expected[kind])
     assert len(seen) > 2 * 6 + 3, seen  # each instance: master, 4 workers, a mule
+
+
+def environ_of(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+
+
+@root_only
+def test_instances_can_write_their_sanitizer_reports():
+    """SANITIZE=1 sends ASan/UBSan reports to a directory of the instances'
+    own user: a report an instance could not write would be lost silently."""
+    workers = [p for name in UWSGI_PORTS for p in instance_pids(name)[1:]]
+    assert workers
+    dirs = {os.path.join(VAR, "log", "sanitizer")}
+    for pid in workers:
+        for var in (b"ASAN_OPTIONS", b"UBSAN_OPTIONS"):
+            opts = dict(o.split(b"=", 1) for o in environ_of(pid).get(var, b"").split(b":") if b"=" in o)
+            if b"log_path" in opts:
+                dirs.add(os.path.dirname(opts[b"log_path"].decode()))
+    user = pwd.getpwuid(uid_of(workers[0])[0]).pw_name
+    assert user == "dailyfresh"
+    for d in dirs:
+        probe = os.path.join(d, f"probe.{os.getpid()}")
+        pw = pwd.getpwnam(user)
+        out = subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
+                              "sh", "-c", 'echo report > "$1" && rm "$1"', "sh", probe],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, (d, out.stderr)
