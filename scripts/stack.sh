@@ -496,8 +496,11 @@ static_dir() {
     STATIC=$ROOT/static
     [ $AS_ROOT = 1 ] || return 0
     local closed
-    closed=$(as_user "$WEB_USER" find "$ROOT/static/" \( ! -readable -o -type d ! -executable \) -print -quit 2>&1) &&
-        [ -z "$closed" ] && return 0
+    if closed=$(as_user "$WEB_USER" find "$ROOT/static/" \( ! -readable -o -type d ! -executable \) -print -quit 2>&1) &&
+        [ -z "$closed" ]; then
+        rm -rf "$VAR/static" # a copy an earlier start needed
+        return 0
+    fi
     rm -rf "$VAR/static.new"
     cp -R "$ROOT/static" "$VAR/static.new" && chmod -R a+rX "$VAR/static.new" || die "cannot copy static/ to $VAR"
     rm -rf "$VAR/static"
