@@ -8,8 +8,8 @@ PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -f build/dailyfresh_plugin.so ] || { echo "bench: build first: make" >&2; exit 1; }
 
-sqlq() { mariadb --no-defaults --socket="$VAR/run/mysqld.sock" -uroot -N -B dailyfresh -e "$1"; }
-rcli() { redis-cli -s "$VAR/run/redis.sock" "$@"; }
+sqlq() { mariadb --no-defaults --socket="$VAR/run/mysqld/mysqld.sock" -uroot -N -B dailyfresh -e "$1"; }
+rcli() { redis-cli -s "$VAR/run/redis/redis.sock" "$@"; }
 
 bench_cleanup() {
     scripts/stack.sh stop >"$ROOT/build/bench-stack-stop.log" 2>&1 || true

@@ -138,7 +138,7 @@ restart_uwsgi() { # mode
 }
 
 buyers() { # tag n skus first_sku -> file of "sessionid csrftoken addr_id sku_id"
-    "$PY" bench/buyers.py "$VAR/run/mysqld.sock" "$VAR/run/redis.sock" "$@" >"$WORK/$1.txt" ||
+    "$PY" bench/buyers.py "$VAR/run/mysqld/mysqld.sock" "$VAR/run/redis/redis.sock" "$@" >"$WORK/$1.txt" ||
         { echo "bench: cannot create buyers $1" >&2; exit 1; }
     echo "$WORK/$1.txt"
 }
@@ -202,7 +202,7 @@ FIRST100=$(sqlq "SELECT MIN(id) FROM df_goods_sku WHERE name LIKE 'bench %'")
 ADDR=$(sqlq "INSERT INTO df_address (receiver, addr, zip_code, phone, is_default, user_id, create_time,
         update_time, is_delete) VALUES ('bench', 'bench street', '100000', '13800000000', 1, $uid, NOW(6),
         NOW(6), 0); SELECT LAST_INSERT_ID();")
-mariadb --no-defaults --socket="$VAR/run/mysqld.sock" -uroot dailyfresh <"$ROOT/bench/order_tx.sql" ||
+mariadb --no-defaults --socket="$VAR/run/mysqld/mysqld.sock" -uroot dailyfresh <"$ROOT/bench/order_tx.sql" ||
     { echo "bench: cannot create the bench procedure" >&2; exit 1; }
 BARE=()
 bare_run() { # mode skus first_sku -> adds a row: the same transaction, no HTTP
@@ -210,7 +210,7 @@ bare_run() { # mode skus first_sku -> adds a row: the same transaction, no HTTP
     case $1 in pessimistic) mode_n=1 ;; optimistic) mode_n=2 ;; *) mode_n=3 ;; esac
     [ "$2" -gt 1 ] && sku_expr="$3 + FLOOR(RAND() * $2)"
     t0=$(date +%s.%N)
-    mariadb-slap --no-defaults --socket="$VAR/run/mysqld.sock" -uroot --create-schema=dailyfresh --no-drop \
+    mariadb-slap --no-defaults --socket="$VAR/run/mysqld/mysqld.sock" -uroot --create-schema=dailyfresh --no-drop \
         --concurrency="$SLAP_CONC" --number-of-queries="$n_tx" --iterations=1 \
         --query="CALL df_bench_order($mode_n, $sku_expr, $uid, $ADDR)" >"$WORK/slap.txt" 2>&1 ||
         { cat "$WORK/slap.txt" >&2; echo "bench: mariadb-slap failed" >&2; exit 1; }

@@ -10,7 +10,7 @@ PACKAGES=(
     libcmocka-dev clang
     redis-server mariadb-server mariadb-client nginx
     python3 python3-pytest python3-requests python3-cryptography
-    wrk valgrind procps
+    wrk valgrind procps nftables iproute2
     nodejs npm chromium fonts-wqy-zenhei
 )
 

@@ -5,16 +5,27 @@
 #   scripts/stack.sh start | stop | status
 #   scripts/stack.sh start-redis | stop-redis | start-mysql | stop-mysql
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
+#   scripts/stack.sh start-conncap | stop-conncap    (the cap per client address)
 #   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
 #   scripts/stack.sh end-sessions USER_ID            (logs that user out everywhere)
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
 #   DF_HTTP_PORT    nginx port                 (default: 8000)
-#   DF_UWSGI_PORTS  uWSGI ports, space separated (default: "8080 8081")
+#   DF_UWSGI_PORTS  the uWSGI instances' names, space separated (default:
+#                   "8080 8081"): each listens on $DF_VAR/run/uwsgi/<name>.sock,
+#                   or with DF_UWSGI_HOST on that address, port <name>
+#   DF_UWSGI_HOST   instances on TCP at this address instead of unix sockets
+#                   (default: unset; a private address, never a public one)
+#   DF_APP_USER     the user the instances and the local Alipay gateway run as
+#                   when started as root (default: dailyfresh, created here)
+#   DF_NGINX_USER   nginx's workers' user when started as root (default: www-data)
 #   DF_BUILD        where the plugin is     (default: <repo>/build)
 #   DF_NGINX_WORKERS  nginx worker_processes  (default: nginx.conf's)
 #   DF_START_TIMEOUT  seconds until the stack must answer /healthz (default: 60)
+#   DF_CONN_PER_ADDR  open connections to nginx's port per client address
+#                   (default: 512; 0: no cap), enforced by nftables (table
+#                   dailyfresh_<DF_HTTP_PORT>) when run as root
 #   DF_LIMIT_LOGIN_RATE, DF_LIMIT_REGISTER_RATE, DF_LIMIT_COMMIT_RATE
 #                   nginx's request rate per client address for POST
 #                   /user/login, /user/register, /order/commit ("20r/m",
@@ -35,16 +46,26 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR=${DF_VAR:-$ROOT/var}
 HTTP_PORT=${DF_HTTP_PORT:-8000}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
+UWSGI_HOST=${DF_UWSGI_HOST:-}
+APP_USER=${DF_APP_USER:-dailyfresh}
+WEB_USER=${DF_NGINX_USER:-www-data}
 BUILD=${DF_BUILD:-$ROOT/build}
 ALIPAY_PORT=${DF_ALIPAY_PORT:-8090}
+CONN_PER_ADDR=${DF_CONN_PER_ADDR:-512}
 PY=${DF_PYTHON:-/usr/bin/python3}
 mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd)
 RUN=$VAR/run
 LOG=$VAR/log
-MYSQL_SOCK=$RUN/mysqld.sock
-REDIS_SOCK=$RUN/redis.sock
+MYSQL_RUN=$RUN/mysqld
+REDIS_RUN=$RUN/redis
+UWSGI_RUN=$RUN/uwsgi
+SAN_LOG=$LOG/sanitizer
+MYSQL_SOCK=$MYSQL_RUN/mysqld.sock
+REDIS_SOCK=$REDIS_RUN/redis.sock
 ALIPAY=$VAR/alipay
+AS_ROOT=0
+[ "$(id -u)" = 0 ] && AS_ROOT=1
 
 log() { printf 'stack: %s\n' "$*"; }
 
@@ -69,9 +90,17 @@ pid_alive() { # pidfile
 }
 
 stop_pid() { # pidfile name [signal|uwsgi]: ask the process to stop, wait until it is gone
-    local pid
+    local pid owner
     pid=$(cat "$1" 2>/dev/null) || return 0
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] && kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    # a pidfile its server's user wrote may name any process: root signals
+    # only one of that user's
+    owner=$(stat -c %u "$1")
+    if [ "$owner" != 0 ] && [ "$owner" != "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" ]; then
+        log "$2: $1 names process $pid, which is not its owner's: left alone"
+        rm -f "$1"
+        return 0
+    fi
     if [ "${3:-}" = uwsgi ]; then
         uwsgi --stop "$1" >/dev/null 2>&1 || true
     else
@@ -86,26 +115,93 @@ stop_pid() { # pidfile name [signal|uwsgi]: ask the process to stop, wait until 
     rm -f "$1"
 }
 
+# ---------------------------------------------------------------- users
+# As root every server runs as a user of its own: the uWSGI instances and
+# the local Alipay gateway as APP_USER (a system user made here), nginx's
+# workers as WEB_USER, Redis as redis and MariaDB as mysql (their packages'
+# users); only nginx's master stays root. Not root: all of them run as the
+# caller, as before.
+ensure_users() {
+    local u
+    if ! id -u "$APP_USER" >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+            "$APP_USER" || die "cannot create the system user $APP_USER"
+        log "created the system user $APP_USER (the uWSGI instances run as it)"
+    fi
+    for u in redis mysql "$WEB_USER"; do
+        id -u "$u" >/dev/null 2>&1 || die "the user $u is missing (its Debian package makes it: make deps)"
+    done
+    # the app reaches Redis's socket (mode 770) through redis's group
+    id -nG "$APP_USER" | tr ' ' '\n' | grep -qx redis || usermod -a -G redis "$APP_USER" ||
+        die "cannot add $APP_USER to the group redis"
+}
+
+as_user_cmd() { # user -> AS_USER: the words that run a command as that user (and its groups) when root
+    AS_USER=()
+    [ $AS_ROOT = 1 ] && AS_USER=(setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --init-groups --)
+    return 0
+}
+
+as_user() { # user command...
+    as_user_cmd "$1"
+    shift
+    "${AS_USER[@]}" "$@"
+}
+
+own() { # owner[:group] path...: when root
+    [ $AS_ROOT = 1 ] || return 0
+    chown "$@"
+}
+
+own_file() { # owner path: a file a server opens itself as that user
+    [ -e "$2" ] || : >"$2"
+    own "$1:" "$2"
+}
+
+# Directories, owned by whoever writes in them; earlier runs as root left
+# everything root's, so the ownership is set again on every start.
+DIRS_DONE=0
 dirs() {
-    mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/mysql" "$VAR/nginx"
+    mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/mysql" "$VAR/nginx" "$REDIS_RUN" "$MYSQL_RUN" "$UWSGI_RUN" "$SAN_LOG"
+    [ $AS_ROOT = 1 ] && [ $DIRS_DONE = 0 ] || return 0
+    DIRS_DONE=1
+    ensure_users
+    # mktemp -d makes 0700: the servers' users must get through
+    chmod a+rx "$VAR" "$RUN" "$LOG"
+    as_user "$APP_USER" test -x "$RUN/." ||
+        die "$VAR cannot be reached by the servers' users ($APP_USER, $WEB_USER, redis, mysql): a directory above it is closed to others; choose a state directory they can reach, e.g. DF_VAR=/var/lib/dailyfresh"
+    chown -R redis:redis "$VAR/redis" "$REDIS_RUN"
+    chmod 750 "$VAR/redis" "$REDIS_RUN"
+    chown -R mysql:mysql "$VAR/mysql" "$MYSQL_RUN"
+    chmod 750 "$VAR/mysql"
+    chmod 755 "$MYSQL_RUN"
+    # the instances' sockets: only the app's user and nginx's group get in
+    chown -R "$APP_USER:$(id -gn "$WEB_USER")" "$UWSGI_RUN"
+    chmod 750 "$UWSGI_RUN"
+    chown -R "$APP_USER:$APP_USER" "$SAN_LOG"
+    chmod 750 "$SAN_LOG"
+    chown -R "$WEB_USER:" "$VAR/nginx"
 }
 
 # ---------------------------------------------------------------- Redis
 start_redis() {
     dirs
-    if pid_alive "$RUN/redis.pid"; then return 0; fi
+    if pid_alive "$REDIS_RUN/redis.pid"; then return 0; fi
+    # Redis opens its log again for every line: the file is redis's
+    own_file redis "$LOG/redis.log"
+    # 770: the app's user is in redis's group
     cat > "$VAR/redis.conf" <<CONF
 daemonize yes
 port 0
 unixsocket $REDIS_SOCK
-unixsocketperm 700
-pidfile $RUN/redis.pid
+unixsocketperm 770
+pidfile $REDIS_RUN/redis.pid
 logfile $LOG/redis.log
 dir $VAR/redis
 save 300 1
 appendonly no
 CONF
-    redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"
+    as_user redis redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"
     STARTED+=(redis)
     for _ in $(seq 1 100); do
         timeout 2 redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
@@ -115,7 +211,7 @@ CONF
 }
 
 stop_redis() {
-    stop_pid "$RUN/redis.pid" redis
+    stop_pid "$REDIS_RUN/redis.pid" redis
 }
 
 # ---------------------------------------------------------------- MariaDB
@@ -125,15 +221,17 @@ mysql_root() {
 
 start_mysql() {
     dirs
-    if pid_alive "$RUN/mysqld.pid"; then return 0; fi
+    if pid_alive "$MYSQL_RUN/mysqld.pid"; then return 0; fi
     local user_opt=""
-    [ "$(id -u)" = 0 ] && user_opt="user = root"
+    # mariadbd started as root becomes mysql before it opens anything
+    [ $AS_ROOT = 1 ] && user_opt="user = mysql"
+    own_file mysql "$LOG/mysqld.log"
     cat > "$VAR/my.cnf" <<CONF
 [mysqld]
 $user_opt
 datadir = $VAR/mysql
 socket = $MYSQL_SOCK
-pid-file = $RUN/mysqld.pid
+pid-file = $MYSQL_RUN/mysqld.pid
 log-error = $LOG/mysqld.log
 skip-networking
 transaction-isolation = READ-COMMITTED
@@ -162,7 +260,7 @@ CONF
 }
 
 stop_mysql() {
-    stop_pid "$RUN/mysqld.pid" mariadb
+    stop_pid "$MYSQL_RUN/mysqld.pid" mariadb
 }
 
 load_schema() {
@@ -177,39 +275,70 @@ load_schema() {
 
 # ---------------------------------------------------------------- uWSGI
 # A plugin built with SANITIZE=1 needs the sanitizer runtimes loaded
-# before uWSGI itself; reports go to var/log/asan.* and ubsan.*.
+# before uWSGI itself; reports go to var/log/sanitizer/asan.* and ubsan.*
+# (a directory the instances' user writes in).
 SAN_ENV=(env)
 if [ "${SANITIZE:-0}" = 1 ]; then
     SAN_ENV=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-        "ASAN_OPTIONS=detect_leaks=0:log_path=$LOG/asan:suppressions=$ROOT/test/asan.supp"
-        "UBSAN_OPTIONS=print_stacktrace=1:log_path=$LOG/ubsan")
+        "ASAN_OPTIONS=detect_leaks=0:log_path=$SAN_LOG/asan:suppressions=$ROOT/test/asan.supp"
+        "UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_LOG/ubsan")
 fi
 
-port_busy() { # port
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+port_busy() { # port [host]
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 # Where each instance's log stood before this start: only what this start
 # wrote counts as its crash.
 declare -A LOG_MARK=()
 
+# the instance's own socket: unix, or with DF_UWSGI_HOST that host's port
+uwsgi_socket() { # name
+    if [ -n "$UWSGI_HOST" ]; then echo "$UWSGI_HOST:$1"; else echo "$UWSGI_RUN/$1.sock"; fi
+}
+
+uwsgi_listens() { # name
+    if [ -n "$UWSGI_HOST" ]; then port_busy "$1" "$UWSGI_HOST"; else [ -S "$UWSGI_RUN/$1.sock" ]; fi
+}
+
+# Root: uwsgi.ini's own users (DF_USER, DF_SOCKET_GROUP). Not root: the
+# caller's, as numbers (no lookup of users this machine may not have).
+uwsgi_user_args() {
+    if [ $AS_ROOT = 1 ]; then
+        UWSGI_USER_ARGS=()
+    else
+        UWSGI_USER_ARGS=(--uid "$(id -u)" --gid "$(id -g)" --chown-socket "$(id -u):$(id -g)")
+    fi
+}
+
 start_uwsgi() {
     local port
+    dirs
     alipay_args
+    uwsgi_user_args
     for port in $UWSGI_PORTS; do
+        [[ "$port" =~ ^[A-Za-z0-9_-]{1,64}$ ]] ||
+            die "DF_UWSGI_PORTS: '$port' is not an instance name (letters, digits, _ and -)"
         if pid_alive "$RUN/uwsgi-$port.pid"; then continue; fi
-        port_busy "$port" && die "port $port is taken by another program: choose others with DF_UWSGI_PORTS"
+        if [ -n "$UWSGI_HOST" ]; then
+            port_busy "$port" "$UWSGI_HOST" &&
+                die "port $port of $UWSGI_HOST is taken by another program: choose others with DF_UWSGI_PORTS"
+        else
+            rm -f "$UWSGI_RUN/$port.sock" # left by an instance that did not stop
+        fi
         LOG_MARK[$port]=$(stat -c %s "$LOG/uwsgi-$port.log" 2>/dev/null || echo 0)
         # --plugins-dir before --ini is searched before the ini's own
         # shellcheck disable=SC2086 # DF_UWSGI_ARGS is a list of words
-        DF_VAR="$VAR" DF_PORT="$port" "${SAN_ENV[@]}" uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" \
+        DF_VAR="$VAR" DF_PORT="$port" DF_SOCKET="$(uwsgi_socket "$port")" DF_USER="$APP_USER" \
+            DF_SOCKET_GROUP="$(id -gn "$WEB_USER" 2>/dev/null || id -gn)" "${SAN_ENV[@]}" \
+            uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" "${UWSGI_USER_ARGS[@]}" \
             "${ALIPAY_ARGS[@]}" ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
         [[ " ${STARTED[*]} " = *" uwsgi "* ]] || STARTED+=(uwsgi)
     done
     # uwsgi daemonizes before it binds: see that each master lives and listens
     for port in $UWSGI_PORTS; do
         for _ in $(seq 1 100); do
-            pid_alive "$RUN/uwsgi-$port.pid" && port_busy "$port" && continue 2
+            pid_alive "$RUN/uwsgi-$port.pid" && uwsgi_listens "$port" && continue 2
             uwsgi_crashed "$port" && die "uwsgi on $port failed at start" "$LOG/uwsgi-$port.log"
             sleep 0.1
         done
@@ -257,6 +386,9 @@ alipay_keys() {
         fi
     done
     [ -s "$ALIPAY/app_id" ] || echo 2021000000000001 >"$ALIPAY/app_id"
+    # the instances read the app's key, the local gateway (run as the same
+    # user, a stand-in for Alipay in development) its own and its trades
+    own -R "$APP_USER:$APP_USER" "$ALIPAY"
 }
 
 # The uwsgi options that point the instances at the gateway, in ALIPAY_ARGS.
@@ -305,10 +437,15 @@ start_gateway() {
         die "port $ALIPAY_PORT is taken by another program: choose another with DF_ALIPAY_PORT"
     local glog=$LOG/alipay-gateway.log mark
     mark=$(stat -c %s "$glog" 2>/dev/null || echo 0)
+    # it writes its log and pidfile itself, as the app's user
+    own_file "$APP_USER" "$glog"
+    rm -f "$RUN/alipay-gateway.pid"
+    own_file "$APP_USER" "$RUN/alipay-gateway.pid"
     # setsid -f: detached, holding none of our file descriptors; it writes
     # its pidfile once it listens (its log and its stderr: the same file)
     # shellcheck disable=SC2094
-    setsid -f "$PY" "$ROOT/scripts/alipay_gateway.py" --port "$ALIPAY_PORT" \
+    as_user_cmd "$APP_USER"
+    setsid -f "${AS_USER[@]}" "$PY" "$ROOT/scripts/alipay_gateway.py" --port "$ALIPAY_PORT" \
         --app-id "$(cat "$ALIPAY/app_id")" \
         --alipay-private-key "$ALIPAY/alipay_private.pem" --app-public-key "$ALIPAY/app_public.pem" \
         --state "$ALIPAY/trades.json" --notify-url "http://127.0.0.1:$HTTP_PORT/order/notify" \
@@ -351,18 +488,51 @@ limit_args() {
     done
 }
 
+# The static/ nginx serves: the checkout's, or, when nginx's user cannot
+# read all of it (a checkout under /root), a copy under var/ made again at
+# every start.
+STATIC=$ROOT/static
+static_dir() {
+    STATIC=$ROOT/static
+    [ $AS_ROOT = 1 ] || return 0
+    local closed
+    if closed=$(as_user "$WEB_USER" find "$ROOT/static/" \( ! -readable -o -type d ! -executable \) -print -quit 2>&1) &&
+        [ -z "$closed" ]; then
+        rm -rf "$VAR/static" # a copy an earlier start needed
+        return 0
+    fi
+    rm -rf "$VAR/static.new"
+    cp -R "$ROOT/static" "$VAR/static.new" && chmod -R a+rX "$VAR/static.new" || die "cannot copy static/ to $VAR"
+    rm -rf "$VAR/static"
+    mv "$VAR/static.new" "$VAR/static"
+    STATIC=$VAR/static
+    log "$WEB_USER cannot read all of $ROOT/static: nginx serves a copy, $STATIC"
+}
+
 render_nginx() {
-    local servers="" port workers=()
+    local servers="" port workers=() user=(-e "/^user .*;\$/d")
     [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
+    # the workers' user: only a master started as root can switch to it
+    [ $AS_ROOT = 1 ] && user=(-e "s#^user .*;\$#user $WEB_USER;#")
+    # nginx sets its workers' descriptor limit, soft and hard: never above
+    # what this machine lets a process have
+    local hard rlimit=()
+    hard=$(ulimit -Hn)
+    [ "$hard" != unlimited ] && [ "$hard" -lt 40000 ] && rlimit=(-e "s#^worker_rlimit_nofile .*;#worker_rlimit_nofile $hard;#")
     limit_args
+    static_dir
     for port in $UWSGI_PORTS; do
-        servers+="        server 127.0.0.1:$port max_fails=3 fail_timeout=5s;\\n"
+        if [ -n "$UWSGI_HOST" ]; then
+            servers+="        server $UWSGI_HOST:$port max_fails=3 fail_timeout=5s;\\n"
+        else
+            servers+="        server unix:$UWSGI_RUN/$port.sock max_fails=3 fail_timeout=5s;\\n"
+        fi
     done
-    # the instance lines are replaced by one line per port in DF_UWSGI_PORTS
+    # the instance lines are replaced by one line per instance in DF_UWSGI_PORTS
     sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
-        "${workers[@]}" "${LIMITS[@]}" \
-        -e "s#alias static/;#alias $ROOT/static/;#" \
-        -e "s#root static;#root $ROOT/static;#g" \
+        "${workers[@]}" "${user[@]}" "${rlimit[@]}" "${LIMITS[@]}" \
+        -e "s#alias static/;#alias $STATIC/;#" \
+        -e "s#root static;#root $STATIC;#g" \
         -e "s# var/# $VAR/#g" \
         -e "/# instance\$/d" \
         -e "s#^\(    upstream dailyfresh {\)\$#\1\\n$servers#" \
@@ -373,8 +543,6 @@ start_nginx() {
     dirs
     render_nginx
     local args=(-p "$VAR/" -c "$VAR/nginx.conf")
-    # workers must read static/ and write var/ whoever owns the checkout
-    [ "$(id -u)" = 0 ] && args+=(-g "user root;")
     nginx -t -q "${args[@]}" 2>>"$LOG/nginx-error.log" \
         || die "nginx configuration test failed (see $LOG/nginx-error.log)"
     if pid_alive "$RUN/nginx.pid"; then
@@ -387,6 +555,65 @@ start_nginx() {
 
 stop_nginx() {
     stop_pid "$RUN/nginx.pid" nginx QUIT
+}
+
+# ---------------------------------------------------------------- connection cap
+# Open connections to nginx's port per client address, counted by conntrack
+# from the SYN on: a held connection counts before nginx has read a byte of
+# it. One table per stack, named after its HTTP port.
+NFT_TABLE=dailyfresh_$HTTP_PORT
+
+nft_usable() {
+    [ "$(id -u)" = 0 ] && command -v nft >/dev/null
+}
+
+start_conncap() {
+    [[ "$CONN_PER_ADDR" =~ ^[0-9]{1,6}$ ]] || die "DF_CONN_PER_ADDR '$CONN_PER_ADDR' is not a whole number of connections"
+    if [ "$CONN_PER_ADDR" = 0 ]; then
+        log "connections per client address: not capped (DF_CONN_PER_ADDR=0)"
+        return 0
+    fi
+    if ! nft_usable; then
+        log "connections per client address: not capped (needs root and nft); nginx's timeouts only"
+        return 0
+    fi
+    local rule="tcp dport $HTTP_PORT ct state new add" out
+    # created empty first so that delete never fails: the old table, if
+    # any, goes in the same transaction
+    if ! out=$(nft -f - 2>&1 <<NFT
+table inet $NFT_TABLE {
+}
+delete table inet $NFT_TABLE
+table inet $NFT_TABLE {
+    set addr4 {
+        type ipv4_addr
+        size 65535
+        flags dynamic
+    }
+    set addr6 {
+        type ipv6_addr
+        size 65535
+        flags dynamic
+    }
+    chain input {
+        type filter hook input priority filter; policy accept;
+        $rule @addr4 { ip saddr ct count over $CONN_PER_ADDR } reject with tcp reset
+        $rule @addr6 { ip6 saddr ct count over $CONN_PER_ADDR } reject with tcp reset
+    }
+}
+NFT
+    ); then
+        log "connections per client address: not capped (nft refused the table: ${out//$'\n'/ })"
+        return 0
+    fi
+    STARTED+=(conncap)
+    log "connections per client address: at most $CONN_PER_ADDR on port $HTTP_PORT (nftables table inet $NFT_TABLE)"
+}
+
+stop_conncap() {
+    nft_usable || return 0
+    nft list table inet "$NFT_TABLE" >/dev/null 2>&1 || return 0
+    nft delete table inet "$NFT_TABLE"
 }
 
 # ---------------------------------------------------------------- sessions
@@ -455,6 +682,7 @@ case "${1:-}" in
         load_schema
         start_gateway
         start_uwsgi
+        start_conncap
         start_nginx
         wait_healthy
         if alipay_local; then
@@ -468,6 +696,7 @@ case "${1:-}" in
         ;;
     stop)
         stop_nginx
+        stop_conncap
         stop_uwsgi
         stop_gateway
         stop_mysql
@@ -475,7 +704,7 @@ case "${1:-}" in
         log "stopped"
         ;;
     status)
-        for f in "$RUN"/*.pid; do
+        for f in "$RUN"/*.pid "$RUN"/*/*.pid; do
             [ -e "$f" ] || continue
             if pid_alive "$f"; then echo "$(basename "$f" .pid): running ($(cat "$f"))"; else echo "$(basename "$f" .pid): stale pidfile"; fi
             if [ "$f" = "$RUN/alipay-gateway.pid" ] && [ -s "$RUN/alipay-gateway.port" ]; then
@@ -490,9 +719,11 @@ case "${1:-}" in
     start-uwsgi) start_uwsgi ;;
     start-nginx) start_nginx ;; # renders the configuration again; reloads a running nginx
     stop-nginx) stop_nginx ;;
+    start-conncap) start_conncap ;;
+    stop-conncap) stop_conncap ;;
     stop-uwsgi) stop_uwsgi ;;
     end-sessions) end_sessions "${2:-}" ;;
     start-gateway) start_gateway ;;
     stop-gateway) stop_gateway ;;
-    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-gateway|stop-gateway|end-sessions USER_ID" ;;
+    *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-conncap|stop-conncap|start-gateway|stop-gateway|end-sessions USER_ID" ;;
 esac

@@ -84,7 +84,7 @@ if ! scripts/stack.sh start; then
 fi
 
 echo "== unit tests against the live Redis and MariaDB"
-export DF_TEST_REDIS_SOCK=$VAR/run/redis.sock DF_TEST_MYSQL_SOCK=$VAR/run/mysqld.sock
+export DF_TEST_REDIS_SOCK=$VAR/run/redis/redis.sock DF_TEST_MYSQL_SOCK=$VAR/run/mysqld/mysqld.sock
 for bin in build/test/test_*_live; do
     [ -e "$bin" ] || continue
     run_unit "$bin"
@@ -122,7 +122,7 @@ else
     fi
 fi
 # sanitizer reports from the instances (SANITIZE=1) fail the run
-for f in "$VAR"/log/asan.* "$VAR"/log/ubsan.*; do
+for f in "$VAR"/log/sanitizer/asan.* "$VAR"/log/sanitizer/ubsan.*; do
     [ -e "$f" ] || continue
     echo "--- sanitizer report $f"; cat "$f"
     failed=1

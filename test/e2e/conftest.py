@@ -16,8 +16,8 @@ ROOT = os.environ.get("DF_ROOT", os.path.join(os.path.dirname(__file__), "..", "
 UWSGI_PORTS = os.environ.get("DF_UWSGI_PORTS", "8080 8081").split()
 GATEWAY = os.environ.get("DF_ALIPAY_URL", "http://127.0.0.1:8090")  # the local Alipay gateway
 ALIPAY_DIR = os.path.join(VAR, "alipay")  # its keys and app id
-REDIS_SOCK = os.path.join(VAR, "run", "redis.sock")
-MYSQL_SOCK = os.path.join(VAR, "run", "mysqld.sock")
+REDIS_SOCK = os.path.join(VAR, "run", "redis", "redis.sock")
+MYSQL_SOCK = os.path.join(VAR, "run", "mysqld", "mysqld.sock")
 
 
 def redis(*args):

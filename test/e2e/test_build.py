@@ -7,7 +7,9 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,25 +52,35 @@ def clean_env(**extra):
     return env
 
 
-def stack_env(tmp_path, build):
+@pytest.fixture
+def var(tmp_path):
+    """A state directory for a stack of the test's own. Not under tmp_path:
+    pytest's directories are closed to other users, and as root the servers
+    run as users of their own that must reach it."""
+    d = tempfile.mkdtemp(prefix="dailyfresh-build-test.", dir="/tmp")
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def stack_env(var, build):
     http, u1, u2, alipay = free_ports(4)
-    return dict(DF_VAR=str(tmp_path / "var"), DF_HTTP_PORT=str(http), DF_UWSGI_PORTS=f"{u1} {u2}",
+    return dict(DF_VAR=str(var), DF_HTTP_PORT=str(http), DF_UWSGI_PORTS=f"{u1} {u2}",
                 DF_ALIPAY_PORT=str(alipay), DF_BUILD=str(build)), http
 
 
 def running(var):
-    """Pidfiles under var/run whose process is alive."""
-    run = os.path.join(var, "run")
+    """Pidfiles under var/run (and its servers' directories) whose process is alive."""
     alive = []
-    for f in os.listdir(run) if os.path.isdir(run) else []:
-        if not f.endswith(".pid"):
-            continue
-        try:
-            pid = int(open(os.path.join(run, f)).read().strip() or 0)
-            os.kill(pid, 0)
-            alive.append(f)
-        except (ValueError, ProcessLookupError, FileNotFoundError):
-            pass
+    for d, _, files in os.walk(os.path.join(var, "run")):
+        for f in files:
+            if not f.endswith(".pid"):
+                continue
+            try:
+                pid = int(open(os.path.join(d, f)).read().strip() or 0)
+                os.kill(pid, 0)
+                alive.append(f)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                pass
     return alive
 
 
@@ -78,12 +90,12 @@ def stop_stack(env):
 
 
 @pytest.mark.skipif(not UWSGI, reason="uwsgi is not installed")
-def test_make_run_when_uwsgi_arrives_with_deps(tmp_path):
+def test_make_run_when_uwsgi_arrives_with_deps(tmp_path, var):
     """The exact bug: make read the Makefile before deps had installed uwsgi,
     built the plugin without uWSGI's -D flags, and every worker crash-looped."""
     shim, path = path_without_uwsgi(tmp_path)
     build = tmp_path / "build"
-    senv, http = stack_env(tmp_path, build)
+    senv, http = stack_env(var, build)
     # "installing the packages" puts uwsgi on the PATH only now
     env = clean_env(PATH=path, DEPS=f"ln -sf {UWSGI} {shim}/uwsgi", **senv)
     try:
@@ -99,13 +111,13 @@ def test_make_run_when_uwsgi_arrives_with_deps(tmp_path):
         assert requests.get(f"http://127.0.0.1:{http}/api/goods/types", timeout=5).json()["types"]
         time.sleep(1)
         for port in senv["DF_UWSGI_PORTS"].split():
-            log = (tmp_path / "var" / "log" / f"uwsgi-{port}.log").read_text(errors="replace")
+            log = (var / "log" / f"uwsgi-{port}.log").read_text(errors="replace")
             assert "DAMN" not in log and "does not match" not in log, log[-3000:]
     finally:
         stop = subprocess.run(["make", "-C", ROOT, f"BUILD={build}", "stop"], env=env, capture_output=True,
                               text=True, timeout=120)
     assert stop.returncode == 0, stop.stderr
-    assert running(tmp_path / "var") == []
+    assert running(var) == []
 
 
 def test_build_without_uwsgi_fails_in_one_line(tmp_path):
@@ -167,15 +179,15 @@ def link_plugin(build, tmp_path, obj_flags, source=None):
                    check=True, timeout=120)
 
 
-def start_broken(tmp_path, build):
-    senv, _ = stack_env(tmp_path, build)
+def start_broken(var, build):
+    senv, _ = stack_env(var, build)
     env = clean_env(DF_START_TIMEOUT="60", **senv)
     t0 = time.monotonic()
     try:
         run = subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "start"], env=env, capture_output=True,
                              text=True, timeout=150)
     finally:
-        left = running(tmp_path / "var")
+        left = running(var)
         stop_stack(env)
     return run, time.monotonic() - t0, left
 
@@ -191,11 +203,11 @@ def other_version(flags):
 @pytest.mark.skipif(not UWSGI, reason="uwsgi is not installed")
 @pytest.mark.parametrize("mangle, why", [(without_layout_flags, "init: uwsgi.threads is"),
                                          (other_version, "the running uWSGI is 2.0.21")])
-def test_plugin_built_for_another_uwsgi_stops_start(tmp_path, mangle, why):
+def test_plugin_built_for_another_uwsgi_stops_start(tmp_path, var, mangle, why):
     main_flags = open(os.path.join(ROOT, "build", "uwsgi.cflags")).read().split()
     build = tmp_path / "build"
     link_plugin(build, tmp_path, mangle(main_flags))
-    run, took, left = start_broken(tmp_path, build)
+    run, took, left = start_broken(var, build)
     assert run.returncode != 0
     assert took < 70
     assert "dailyfresh: the plugin does not match the uwsgi that loaded it" in run.stderr, run.stderr
@@ -223,13 +235,13 @@ struct uwsgi_plugin dailyfresh_plugin = {.name = "dailyfresh", .modifier1 = 251,
 
 
 @pytest.mark.skipif(not UWSGI, reason="uwsgi is not installed")
-def test_workers_dying_at_start_fail_fast_with_the_crash(tmp_path):
+def test_workers_dying_at_start_fail_fast_with_the_crash(tmp_path, var):
     src = tmp_path / "crash.c"
     src.write_text(CRASHING_PLUGIN)
     build = tmp_path / "build"
     flags = open(os.path.join(ROOT, "build", "uwsgi.cflags")).read().split()
     link_plugin(build, tmp_path, flags, source=str(src))
-    run, took, left = start_broken(tmp_path, build)
+    run, took, left = start_broken(var, build)
     assert run.returncode != 0
     assert took < 70
     assert "its workers die at start" in run.stderr, run.stderr

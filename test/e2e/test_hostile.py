@@ -359,7 +359,10 @@ def test_hostile_malformed_requests_answer_json():
              (b"POST /cart/add HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
              (b"POST /cart/add HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
              (b"POST /user/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
-             (b"GET /api/index HTTP/9.9\r\nHost: x\r\n\r\n", 505)]
+             (b"GET /api/index HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+             # a request line past large_client_header_buffers (16 KB), on a page URL and an API URL
+             (b"GET /?q=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+             (b"POST /cart/add?" + b"b" * 40000 + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 414)]
     for raw, expected in cases:
         status, head, body = raw_http(raw)
         assert status == expected, (raw, status, body[:200])

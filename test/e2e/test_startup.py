@@ -1,11 +1,27 @@
 """Start-up validation: a bad or misspelt option stops an instance at once
 with one clear log line, instead of failing later under traffic."""
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
+
+
+@pytest.fixture
+def tmp_path():
+    """The instance's state directory, and where its key files are: not
+    pytest's own, which is closed to other users, for an instance started
+    as root reads its options' files as dailyfresh."""
+    d = tempfile.mkdtemp(prefix="dailyfresh-startup-test.", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def free_port():
@@ -17,7 +33,7 @@ def free_port():
 
 
 def start_instance(tmp_path, *extra):
-    (tmp_path / "run").mkdir(exist_ok=True)
+    (tmp_path / "run" / "uwsgi").mkdir(parents=True, exist_ok=True)
     (tmp_path / "log").mkdir(exist_ok=True)
     port = free_port()
     env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port))
