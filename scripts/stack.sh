@@ -44,6 +44,23 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR=${DF_VAR:-$ROOT/var}
+# A checkout other users cannot enter (a clone under /root, run as root):
+# the servers' users could not reach its var/, so var/ becomes a link to a
+# state directory of this checkout's under /var/lib/dailyfresh (an earlier
+# var/ is moved there). Everything is still found under var/.
+if [ -z "${DF_VAR:-}" ] && [ "$(id -u)" = 0 ] && [ ! -L "$ROOT/var" ] &&
+    ! setpriv --reuid=65534 --regid=65534 --clear-groups -- test -x "$ROOT/." 2>/dev/null; then
+    state=/var/lib/dailyfresh/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+    mkdir -p /var/lib/dailyfresh
+    chmod 755 /var/lib/dailyfresh
+    if [ -e "$ROOT/var" ] && [ -e "$state" ]; then
+        printf 'stack: both %s and %s hold state: keep one (DF_VAR names it)\n' "$ROOT/var" "$state" >&2
+        exit 1
+    fi
+    if [ -e "$ROOT/var" ]; then mv "$ROOT/var" "$state"; else mkdir -p "$state"; fi
+    ln -s "$state" "$ROOT/var"
+    printf 'stack: %s cannot be entered by the servers'"'"' users: its var/ is a link to %s\n' "$ROOT" "$state"
+fi
 HTTP_PORT=${DF_HTTP_PORT:-8000}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
 UWSGI_HOST=${DF_UWSGI_HOST:-}
@@ -54,7 +71,7 @@ ALIPAY_PORT=${DF_ALIPAY_PORT:-8090}
 CONN_PER_ADDR=${DF_CONN_PER_ADDR:-512}
 PY=${DF_PYTHON:-/usr/bin/python3}
 mkdir -p "$VAR"
-VAR=$(cd "$VAR" && pwd)
+VAR=$(cd "$VAR" && pwd -P)
 RUN=$VAR/run
 LOG=$VAR/log
 MYSQL_RUN=$RUN/mysqld
@@ -444,8 +461,14 @@ start_gateway() {
     # setsid -f: detached, holding none of our file descriptors; it writes
     # its pidfile once it listens (its log and its stderr: the same file)
     # shellcheck disable=SC2094
+    # a checkout its user cannot read (under /root): it runs a copy
+    local script=$ROOT/scripts/alipay_gateway.py
+    if ! as_user "$APP_USER" test -r "$script"; then
+        install -m 644 "$script" "$ALIPAY/alipay_gateway.py" || die "cannot copy $script to $ALIPAY"
+        script=$ALIPAY/alipay_gateway.py
+    fi
     as_user_cmd "$APP_USER"
-    setsid -f "${AS_USER[@]}" "$PY" "$ROOT/scripts/alipay_gateway.py" --port "$ALIPAY_PORT" \
+    setsid -f "${AS_USER[@]}" "$PY" "$script" --port "$ALIPAY_PORT" \
         --app-id "$(cat "$ALIPAY/app_id")" \
         --alipay-private-key "$ALIPAY/alipay_private.pem" --app-public-key "$ALIPAY/app_public.pem" \
         --state "$ALIPAY/trades.json" --notify-url "http://127.0.0.1:$HTTP_PORT/order/notify" \
