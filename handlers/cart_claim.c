@@ -2,7 +2,6 @@
 #include "cart_claim.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cart.h"
@@ -154,15 +153,7 @@ static const char *ids_json(struct df_req *r, const redisReply *ids) {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < ids->elements; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(ids->element[i]->str));
-    char *s = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    if (!s) {
-        req_fail(r, 500, "cart claims", "out of memory");
-        return NULL;
-    }
-    const char *copy = arena_strdup(&r->arena, s);
-    free(s);
-    return copy;
+    return req_json_text(r, arr, "cart claims");
 }
 
 /* Marks in exists[] the ids whose order is in df_order_info, one
@@ -228,25 +219,19 @@ int cart_claim_sweep(struct df_req *r, long age_s, long batch, int *given_back) 
     return settled;
 }
 
+/* ctx: the count of claims given back, over the rounds that succeeded */
+static int claim_round(struct df_req *r, void *ctx) {
+    int b = 0;
+    int n = cart_claim_sweep(r, r->app->cfg.order_claim_age, CART_CLAIM_SWEEP_BATCH, &b);
+    if (n >= 0)
+        *(int *)ctx += b;
+    return n;
+}
+
 int cart_claim_tick(struct df_req *r, struct df_app *app) {
-    int total = 0, back = 0;
-    for (int round = 0; round < CART_CLAIM_SWEEP_ROUNDS; round++) {
-        int b = 0;
-        req_init(r, app);
-        r->method = "cart-claims";
-        r->path = "sweep";
-        int n = cart_claim_sweep(r, app->cfg.order_claim_age, CART_CLAIM_SWEEP_BATCH, &b);
-        req_release(r);
-        if (n < 0) {
-            if (round == 0)
-                total = -1;
-            break;
-        }
-        total += n;
-        back += b;
-        if (n < CART_CLAIM_SWEEP_BATCH)
-            break;
-    }
+    int back = 0;
+    int total =
+        req_rounds(r, app, "cart-claims", CART_CLAIM_SWEEP_ROUNDS, CART_CLAIM_SWEEP_BATCH, claim_round, &back);
     if (total > 0)
         df_log("cart claims: settled %d left by unfinished commits (%d given back to their carts, %d dropped: "
                "their orders exist)",

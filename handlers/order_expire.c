@@ -66,9 +66,10 @@ static int restock(struct df_req *r, struct sku_back *skus, size_t n) {
     return 0;
 }
 
-int order_cancel_restock(struct df_req *r, const char *order_id) {
-    struct sku_back *skus = NULL;
-    size_t n = 0, cap = 0;
+/* Cancels the order if it is still unpaid, its goods added to the
+ * totals: 1 cancelled, 0 paid or cancelled meanwhile (its goods stay
+ * sold), -1 on a database error. */
+static int cancel_one(struct df_req *r, const char *order_id, struct sku_back **skus, size_t *n, size_t *cap) {
     long long changed = db_exec(r,
                                 "UPDATE df_order_info SET order_status = 6, update_time = NOW(6)"
                                 " WHERE order_id = ? AND order_status = 1",
@@ -77,9 +78,16 @@ int order_cancel_restock(struct df_req *r, const char *order_id) {
         return -1;
     if (changed != 1)
         return 0;
-    if (collect_goods(r, order_id, &skus, &n, &cap) < 0 || restock(r, skus, n) < 0)
-        return -1;
-    return 1;
+    return collect_goods(r, order_id, skus, n, cap) < 0 ? -1 : 1;
+}
+
+int order_cancel_restock(struct df_req *r, const char *order_id) {
+    struct sku_back *skus = NULL;
+    size_t n = 0, cap = 0;
+    int rc = cancel_one(r, order_id, &skus, &n, &cap);
+    if (rc <= 0)
+        return rc;
+    return restock(r, skus, n) < 0 ? -1 : 1;
 }
 
 int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch) {
@@ -105,17 +113,9 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
     size_t n_skus = 0, cap = 0;
     int cancelled = 0;
     for (size_t i = 0; i < n_ids; i++) {
-        long long changed = db_exec(r,
-                                    "UPDATE df_order_info SET order_status = 6, update_time = NOW(6)"
-                                    " WHERE order_id = ? AND order_status = 1",
-                                    "s", ids[i]);
-        if (changed < 0)
+        if ((rc = cancel_one(r, ids[i], &skus, &n_skus, &cap)) < 0)
             goto fail;
-        if (changed != 1)
-            continue; /* paid or cancelled meanwhile: its goods stay sold */
-        cancelled++;
-        if (collect_goods(r, ids[i], &skus, &n_skus, &cap) < 0)
-            goto fail;
+        cancelled += rc;
     }
     if (restock(r, skus, n_skus) < 0)
         goto fail;
@@ -130,24 +130,14 @@ fail:
     return -1;
 }
 
+static int expire_round(struct df_req *r, void *ctx) {
+    (void)ctx;
+    return order_expire_sweep(r, r->app->cfg.order_ttl, r->app->cfg.order_cod_ttl, ORDER_EXPIRE_BATCH);
+}
+
 int order_expire_tick(struct df_req *r, struct df_app *app) {
     long ttl = app->cfg.order_ttl;
-    int total = 0;
-    for (int round = 0; round < ORDER_EXPIRE_ROUNDS; round++) {
-        req_init(r, app);
-        r->method = "order-expiry";
-        r->path = "sweep";
-        int n = order_expire_sweep(r, ttl, app->cfg.order_cod_ttl, ORDER_EXPIRE_BATCH);
-        req_release(r);
-        if (n < 0) {
-            if (round == 0)
-                total = -1;
-            break;
-        }
-        total += n;
-        if (n < ORDER_EXPIRE_BATCH)
-            break;
-    }
+    int total = req_rounds(r, app, "order-expiry", ORDER_EXPIRE_ROUNDS, ORDER_EXPIRE_BATCH, expire_round, NULL);
     if (total > 0)
         df_log("order expiry: cancelled %d unpaid order%s older than %ld s, stock restored", total,
                total == 1 ? "" : "s", ttl);

@@ -1,6 +1,7 @@
 #include "req.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -13,6 +14,39 @@ void req_init(struct df_req *r, struct df_app *app) {
     params_init(&r->query);
     params_init(&r->body);
     params_init(&r->cookies);
+}
+
+int req_rounds(struct df_req *r, struct df_app *app, const char *what, int rounds, int batch,
+               int (*round)(struct df_req *r, void *ctx), void *ctx) {
+    int total = 0;
+    for (int i = 0; i < rounds; i++) {
+        req_init(r, app);
+        r->method = what;
+        r->path = "sweep";
+        int n = round(r, ctx);
+        req_release(r);
+        if (n < 0) {
+            if (i == 0)
+                total = -1;
+            break;
+        }
+        total += n;
+        if (n < batch)
+            break;
+    }
+    return total;
+}
+
+const char *req_json_text(struct df_req *r, cJSON *item, const char *what) {
+    char *s = cJSON_PrintUnformatted(item);
+    cJSON_Delete(item);
+    if (!s) {
+        req_fail(r, 500, what, "out of memory");
+        return NULL;
+    }
+    const char *copy = arena_strdup(&r->arena, s);
+    free(s);
+    return copy;
 }
 
 void req_release(struct df_req *r) {

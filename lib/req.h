@@ -74,6 +74,17 @@ void req_init(struct df_req *r, struct df_app *app);
 /* Gives back connections and frees everything the request allocated. */
 void req_release(struct df_req *r);
 
+/* Work outside any request (the mule's sweeps): round runs on a fresh r
+ * (req_init .. req_release, method what) until it does less than batch or
+ * fails, at most rounds times. Returns the sum of what the rounds did, or
+ * -1 when the first one failed. */
+int req_rounds(struct df_req *r, struct df_app *app, const char *what, int rounds, int batch,
+               int (*round)(struct df_req *r, void *ctx), void *ctx);
+
+/* item as unformatted JSON text in r's arena; item is freed. NULL when out
+ * of memory (recorded as a 500 of what). */
+const char *req_json_text(struct df_req *r, cJSON *item, const char *what);
+
 /* A parameter from the body, else from the query string. */
 const char *req_param(const struct df_req *r, const char *key);
 /* A list parameter: repeated keys and comma-separated values both count. */
