@@ -4,14 +4,31 @@
 #define DF_ORDER_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "cart.h"
+#include "money.h"
 
 #define ORDER_LOGIN_MSG "用户未登录"
 #define ORDER_PARAMS_MSG "参数不完整"
 #define ORDER_NO_SKU_MSG "商品不存在"
 #define ORDER_NOT_FOUND_MSG "订单不存在"
+#define ORDER_FAILED_MSG "下单失败"
 
 #define ORDER_TRANSIT_CENTS 1000 /* 10.00 per order */
 #define ORDER_ID_MAX 64          /* Alipay out_trade_no */
+
+/* Why an order of these totals cannot be written (res 7 ORDER_FAILED_MSG
+ * with this reason), or NULL: with the transit price its total must fit
+ * df_order_info's DECIMAL(10,2), and its count an int. The commit refuses
+ * such an order; the preview answers what the commit would. */
+static inline const char *order_totals_refusal(int64_t total_price, long long total_count) {
+    if (total_price > MONEY_COLUMN_MAX - ORDER_TRANSIT_CENTS)
+        return "amount_too_large";
+    if (total_count > CART_COUNT_MAX)
+        return "count_too_large";
+    return NULL;
+}
 
 /* df_order_info.order_status */
 enum order_status {

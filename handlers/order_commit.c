@@ -274,17 +274,15 @@ static int read_skus(struct df_req *r, struct order *o) {
 /* 1 answered (the total does not fit the column), 0 fine. */
 static int add_up(struct df_req *r, struct order *o) {
     int64_t amount, total = 0;
-    long long count = 0;
-    for (size_t i = 0; i < o->n; i++) {
-        if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0 ||
-            total + ORDER_TRANSIT_CENTS > MONEY_COLUMN_MAX) {
-            resp_res_reason(r, 7, "下单失败", "amount_too_large");
-            return 1;
-        }
+    long long count = 0; /* each count at most CART_COUNT_MAX, at most ORDER_SKUS_MAX of them */
+    const char *why = NULL;
+    for (size_t i = 0; i < o->n && !why; i++) {
+        if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0)
+            why = "amount_too_large";
         count += o->lines[i].count;
     }
-    if (count > CART_COUNT_MAX) {
-        resp_res_reason(r, 7, "下单失败", "count_too_large");
+    if (why || (why = order_totals_refusal(total, count))) {
+        resp_res_reason(r, 7, ORDER_FAILED_MSG, why);
         return 1;
     }
     o->total_count = count;
@@ -421,7 +419,7 @@ static int take_stock(struct df_req *r, struct line *l, int mode) {
             if (n == 1)
                 return 0;
         }
-        resp_res_reason(r, 7, "下单失败", "contention");
+        resp_res_reason(r, 7, ORDER_FAILED_MSG, "contention");
         return 1;
     }
 }
@@ -453,7 +451,7 @@ static int check_unpaid(struct df_req *r, const struct order *o) {
     }
     if (db_ll(&rows, 0) < max)
         return 0;
-    cJSON_AddNumberToObject(resp_res_reason(r, 7, "下单失败", cod ? "too_many_cod" : "too_many_unpaid"),
+    cJSON_AddNumberToObject(resp_res_reason(r, 7, ORDER_FAILED_MSG, cod ? "too_many_cod" : "too_many_unpaid"),
                             cod ? "max_cod" : "max_unpaid", (double)max);
     return 1;
 }
@@ -585,7 +583,7 @@ static void order_commit(struct df_req *r) {
         for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
             t = commit_once(r, &o);
         if (t == TX_RETRY)
-            resp_res_reason(r, 7, "下单失败", "busy");
+            resp_res_reason(r, 7, ORDER_FAILED_MSG, "busy");
         rc = t == TX_DONE ? 0 : t == TX_FAILED ? -1 : 1;
     }
     settle_claim(r, &o, rc == 0);

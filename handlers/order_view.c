@@ -229,14 +229,11 @@ static void order_preview(struct df_req *r) {
         no_sku(r, cJSON_CreateNumber((double)ids[next]), "unknown");
         goto out;
     }
-    if (!too_large && (money_add(total_price, ORDER_TRANSIT_CENTS, &total_pay) < 0 || total_pay > MONEY_COLUMN_MAX))
-        too_large = "amount_too_large";
-    if (!too_large && total_count > CART_COUNT_MAX)
-        too_large = "count_too_large";
-    if (too_large) {
-        resp_res_reason(r, 7, "下单失败", too_large);
+    if (too_large || (too_large = order_totals_refusal(total_price, total_count))) {
+        resp_res_reason(r, 7, ORDER_FAILED_MSG, too_large);
         goto out;
     }
+    total_pay = total_price + ORDER_TRANSIT_CENTS; /* fits: order_totals_refusal */
     cJSON_AddNumberToObject(o, "total_count", (double)total_count);
     add_money(o, "total_price", total_price);
     add_money(o, "transit_price", ORDER_TRANSIT_CENTS);
@@ -327,15 +324,7 @@ static const char *order_ids_json(struct df_req *r, const struct order_set *set)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < set->n; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(set->ids[i]));
-    char *s = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    if (!s) {
-        req_fail(r, 500, "orders", "out of memory");
-        return NULL;
-    }
-    const char *copy = arena_strdup(&r->arena, s);
-    free(s);
-    return copy;
+    return req_json_text(r, arr, "orders");
 }
 
 /* Every item of the set's orders, one statement, into their orders. */
