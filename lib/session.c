@@ -1,13 +1,13 @@
 #include "session.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "crypto.h"
 #include "rds.h"
 
 /* Every session is also listed in user_sessions_by_expiry_<uid>, a sorted
- * set scored by the session's expiry (Unix time, milliseconds), so an
+ * set scored by the session's expiry (Unix time by Redis's clock, in
+ * milliseconds, whichever host the login ran on), so an
  * operator can end all of a user's sessions at once (scripts/stack.sh
  * end-sessions). A login costs a few steps in Redis however many sessions
  * the user has: it drops at most SESSION_STEP entries whose session has
@@ -21,9 +21,11 @@
 #define SESSION_OLD_SET "user_sessions_"
 
 /* KEYS: session_<sid>, the index, the old set; ARGV: uid, ttl, sid, index
- * ttl, now (ms), max sessions, step. */
+ * ttl, max sessions, step. */
 static struct rds_script start_script = RDS_SCRIPT(
-    "local now, cap, step = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) "
+    "local clock = redis.call('TIME') "
+    "local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) "
+    "local cap, step = tonumber(ARGV[5]), tonumber(ARGV[6]) "
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
     "local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, step) "
     "if #dead > 0 then redis.call('ZREM', KEYS[2], unpack(dead)) end "
@@ -94,12 +96,6 @@ int session_require(struct df_req *r, long long *uid, const char *msg) {
     return 1;
 }
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Deletes the session sid names, if it is one, and its index entry. */
 static int session_drop(struct df_req *r, const char *sid) {
     if (!sid_valid(sid))
@@ -127,10 +123,9 @@ int session_start(struct df_req *r, long long uid, int remember) {
                           arena_printf(&r->arena, "%ld", ttl),
                           sid,
                           arena_printf(&r->arena, "%ld", index_ttl),
-                          arena_printf(&r->arena, "%lld", now_ms()),
                           arena_printf(&r->arena, "%ld", c->max_sessions_per_user),
                           arena_printf(&r->arena, "%d", SESSION_STEP)};
-    if (!rds_eval(r, &start_script, 3, 7, argv))
+    if (!rds_eval(r, &start_script, 3, 6, argv))
         return -1;
     resp_cookie(r, SESSION_COOKIE, sid, remember ? ttl : 0, 1);
     r->user_checked = 1;
