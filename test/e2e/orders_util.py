@@ -1,8 +1,10 @@
 """Helpers for the order tests: addresses, buyers made in bulk, committing
 orders and reading what they left in MariaDB and Redis."""
 import asyncio
+import concurrent.futures
 import os
 import sys
+import threading
 import uuid
 
 from cart_util import cart_hash, make_goods, make_sku, make_type, make_user, login
@@ -47,6 +49,26 @@ def commit(client, addr_id, sku_ids, pay_method=3, **kw):
     r = client.post_form("/order/commit", data, **kw)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def commits_at_once(client, addr_id, sku_ids, keys):
+    """One commit per Idempotency-Key in keys, all released at one moment,
+    each from a client of its own sharing client's session (tabs of one
+    browser); their answers in keys' order."""
+    tabs = []
+    for _ in keys:
+        k = Client()
+        k.cookies.update(client.cookies)
+        k.csrf()
+        tabs.append(k)
+    start = threading.Barrier(len(keys))
+
+    def one(tab, key):
+        start.wait(timeout=10)
+        return commit(tab, addr_id, sku_ids, headers={"Idempotency-Key": key})
+
+    with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
+        return list(pool.map(one, tabs, keys))
 
 
 def sku_state(sku):

@@ -3,13 +3,11 @@ cart_<uid> before its transaction, so of several commits of one cart (each
 with its own Idempotency-Key, as from several tabs) exactly one takes them;
 a refused commit gives them back; and a claim left by a commit that never
 finished is settled by the mule's sweep, by whether its order exists."""
-import concurrent.futures
-import threading
 import time
 import uuid
 
-from conftest import Client, redis, sql, uwsgi_logs, uwsgi_options
-from orders_util import buyer, cart_hash, commit, orders_of, put_cart, sku_state, skus
+from conftest import redis, sql, uwsgi_logs, uwsgi_options
+from orders_util import buyer, cart_hash, commit, commits_at_once, orders_of, put_cart, sku_state, skus
 
 CLAIMS = "cart_claims"
 
@@ -28,20 +26,7 @@ def test_ten_tabs_commit_one_cart_one_order():
     a, b = skus(2, stock=100, price="2.50")
     (other,) = skus(1)
     put_cart(uid, {a: 2, b: 3, other: 1})
-    clients = []
-    for _ in range(10):
-        k = Client()
-        k.cookies.update(c.cookies)
-        k.csrf()
-        clients.append(k)
-    start = threading.Barrier(10)
-
-    def tab(k):
-        start.wait(timeout=10)
-        return commit(k, addr, [a, b], headers={"Idempotency-Key": "tab_" + uuid.uuid4().hex})
-
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        answers = list(pool.map(tab, clients))
+    answers = commits_at_once(c, addr, [a, b], ["tab_" + uuid.uuid4().hex for _ in range(10)])
     made = [x for x in answers if x["res"] == 5]
     refused = [x for x in answers if x["res"] != 5]
     assert len(made) == 1, answers
@@ -78,20 +63,7 @@ def test_replayed_key_still_answers_its_order():
     (sku,) = skus(stock=10)
     put_cart(uid, {sku: 1})
     key = "dbl_" + uuid.uuid4().hex
-    clients = []
-    for _ in range(5):
-        k = Client()
-        k.cookies.update(c.cookies)
-        k.csrf()
-        clients.append(k)
-    start = threading.Barrier(5)
-
-    def click(k):
-        start.wait(timeout=10)
-        return commit(k, addr, [sku], headers={"Idempotency-Key": key})
-
-    with concurrent.futures.ThreadPoolExecutor(5) as pool:
-        answers = list(pool.map(click, clients))
+    answers = commits_at_once(c, addr, [sku], [key] * 5)
     assert [x["res"] for x in answers] == [5] * 5, answers
     assert len({x["order_id"] for x in answers}) == 1
     assert sku_state(sku) == (9, 1) and cart_hash(uid) == {}
