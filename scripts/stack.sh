@@ -533,7 +533,7 @@ static_dir() {
 }
 
 render_nginx() {
-    local servers="" port workers=() user=(-e "/^user .*;\$/d")
+    local servers="" port addr workers=() user=(-e "/^user .*;\$/d")
     [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
     # the workers' user: only a master started as root can switch to it
     [ $AS_ROOT = 1 ] && user=(-e "s#^user .*;\$#user $WEB_USER;#")
@@ -545,11 +545,9 @@ render_nginx() {
     limit_args
     static_dir
     for port in $UWSGI_PORTS; do
-        if [ -n "$UWSGI_HOST" ]; then
-            servers+="        server $UWSGI_HOST:$port max_fails=3 fail_timeout=5s;\\n"
-        else
-            servers+="        server unix:$UWSGI_RUN/$port.sock max_fails=3 fail_timeout=5s;\\n"
-        fi
+        addr=$(uwsgi_socket "$port")
+        [ -n "$UWSGI_HOST" ] || addr=unix:$addr
+        servers+="        server $addr max_fails=3 fail_timeout=5s;\\n"
     done
     # the instance lines are replaced by one line per instance in DF_UWSGI_PORTS
     sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
@@ -587,7 +585,7 @@ stop_nginx() {
 NFT_TABLE=dailyfresh_$HTTP_PORT
 
 nft_usable() {
-    [ "$(id -u)" = 0 ] && command -v nft >/dev/null
+    [ $AS_ROOT = 1 ] && command -v nft >/dev/null
 }
 
 start_conncap() {
