@@ -421,8 +421,11 @@ out:
 
 /* ---- gateway answers --------------------------------------------------- */
 
+/* White space as cJSON skips it (every byte up to ' ', NUL and control
+ * characters too), so that the span is found in the object cJSON parsed,
+ * never in bytes cJSON took for white space or left unread after it. */
 static size_t skip_ws(const char *s, size_t i, size_t len) {
-    while (i < len && is_space(s[i]))
+    while (i < len && (unsigned char)s[i] <= ' ')
         i++;
     return i;
 }

@@ -374,6 +374,23 @@ static void test_response_span(void **state) {
         assert_null(alipay_response_span(none[i], strlen(none[i]), q, &n));
 }
 
+/* cJSON takes every byte up to ' ' for white space, NUL included: the span
+ * is looked for in the object cJSON reads, never in the bytes after it. */
+static void test_response_span_white_space_as_cjson(void **state) {
+    (void)state;
+    const char *q = "alipay.trade.query";
+    size_t n = 0;
+    /* cJSON reads {"e":"0,"} and stops: the key after it is not the object's */
+    static const char past[] = "{\"e\":\0\"0,\"\0},\"alipay_trade_query_response\":{\"code\":\"10000\"}}";
+    assert_null(alipay_response_span(past, sizeof(past) - 1, q, &n));
+    /* control characters between tokens are white space to both */
+    static const char ctl[] = "{\"e\":\x01\"v\",\x0c\"alipay_trade_query_response\"\0:\0{\"code\":\"10000\"}}";
+    const char *span = alipay_response_span(ctl, sizeof(ctl) - 1, q, &n);
+    assert_non_null(span);
+    assert_int_equal(n, strlen("{\"code\":\"10000\"}"));
+    assert_memory_equal(span, "{\"code\":\"10000\"}", n);
+}
+
 /* ---- 5: verifying answers ------------------------------------------------ */
 
 /* The body Alipay would send: the span as given, signed with "Alipay's"
@@ -721,7 +738,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_matches_openssl_cli),    cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_sign_string_worked_example), cmocka_unit_test(test_signed_query_worked_example),
-        cmocka_unit_test(test_response_span),               cmocka_unit_test(test_verify_response),
+        cmocka_unit_test(test_response_span), cmocka_unit_test(test_response_span_white_space_as_cjson),               cmocka_unit_test(test_verify_response),
         cmocka_unit_test(test_verify_notify),               cmocka_unit_test(test_load_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
