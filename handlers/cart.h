@@ -40,8 +40,4 @@ int cart_session_read(struct df_req *r, const char *cmd, long long viewed_sku, l
 int cart_session_start(struct df_req *r, struct rds_call *call, const char *cmd, long long viewed_sku);
 int cart_session_finish(struct df_req *r, struct rds_call *call, long long *uid, redisReply **cart);
 
-/* GET /cart and GET /cart/count (cart_view.c) */
-void cart_show(struct df_req *r);
-void cart_count(struct df_req *r);
-
 #endif

@@ -1,4 +1,5 @@
-/* What the catalog handlers (goods.c, goods_detail.c, index.c) share. */
+/* What the catalog handlers (catalog_index.c, catalog_list.c,
+ * catalog_detail.c) share. */
 #ifndef DF_CATALOG_H
 #define DF_CATALOG_H
 
@@ -26,8 +27,5 @@ cJSON *sku_json(const struct db_rows *rows, unsigned first_col);
 /* Reads every row of a query whose columns are SKU_COLS into arr.
  * 0, or -1 on failure (recorded). */
 int sku_rows_add(struct db_rows *rows, cJSON *arr);
-
-/* GET /goods/<sku_id> (goods_detail.c) */
-void goods_detail(struct df_req *r);
 
 #endif

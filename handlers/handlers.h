@@ -1,4 +1,5 @@
-/* What every handler file includes, and the route tables they export. */
+/* What every handler file includes: the backends' APIs and every handler
+ * of the route table (routes.c), grouped by the file that defines it. */
 #ifndef DF_HANDLERS_H
 #define DF_HANDLERS_H
 
@@ -11,17 +12,44 @@
 #include "router.h"
 #include "session.h"
 
-extern const struct route health_routes[];
-extern const struct route cart_routes[];
-extern const struct route goods_routes[];
-extern const struct route index_routes[];
-extern const struct route user_routes[];
-extern const struct route user_info_routes[];
-extern const struct route address_routes[];
-extern const struct route order_commit_routes[];
-extern const struct route order_view_routes[];
-extern const struct route order_pay_routes[];
-extern const struct route order_notify_routes[];
-extern const struct route order_comment_routes[];
+extern const struct route df_routes[];
+
+/* health.c */
+void healthz(struct df_req *r);
+
+/* catalog_index.c, catalog_list.c, catalog_detail.c */
+void index_page(struct df_req *r);
+void goods_types(struct df_req *r);
+void goods_list(struct df_req *r);
+void goods_detail(struct df_req *r);
+
+/* cart_write.c, cart_read.c */
+void cart_add(struct df_req *r);
+void cart_update(struct df_req *r);
+void cart_delete(struct df_req *r);
+void cart_show(struct df_req *r);
+void cart_count(struct df_req *r);
+
+/* user_account.c, user_info.c, user_address.c */
+void user_register(struct df_req *r);
+void user_login(struct df_req *r);
+void user_logout(struct df_req *r);
+void user_info(struct df_req *r);
+void address_list(struct df_req *r);
+void address_add(struct df_req *r);
+void address_set_default(struct df_req *r);
+
+/* order_read.c, order_commit.c, order_comment.c */
+void order_preview(struct df_req *r);
+void order_commit(struct df_req *r);
+void orders_list(struct df_req *r);
+void order_detail(struct df_req *r);
+void order_comment(struct df_req *r);
+
+/* pay_alipay.c, pay_notify.c */
+void order_pay(struct df_req *r);
+void order_check(struct df_req *r);
+void order_notify(struct df_req *r);
+void order_return(struct df_req *r);
 
 #endif

@@ -5,7 +5,7 @@
  * noticed on the next call without restarting anything. */
 #include "handlers.h"
 
-static void healthz(struct df_req *r) {
+void healthz(struct df_req *r) {
     redisReply *pong = rds_cmd(r, "PING");
     int redis_ok = pong && pong->type == REDIS_REPLY_STATUS;
     int mysql_ok = db_ping(r) == 0;
@@ -14,8 +14,3 @@ static void healthz(struct df_req *r) {
     cJSON_AddStringToObject(o, "mysql", mysql_ok ? "ok" : "down");
     resp_json(r, redis_ok && mysql_ok ? 200 : 503, o);
 }
-
-const struct route health_routes[] = {
-    {"GET", "/healthz", healthz, 0},
-    {NULL, NULL, NULL, 0},
-};

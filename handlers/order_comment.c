@@ -70,7 +70,7 @@ static int read_items(struct df_req *r, struct item **items, long long *n) {
     return 0;
 }
 
-static void order_comment(struct df_req *r) {
+void order_comment(struct df_req *r) {
     long long uid, n = 0;
     struct item *items = NULL;
     struct db_rows rows;
@@ -131,8 +131,3 @@ out:
     if (began && !r->mysql_broken)
         db_rollback(r);
 }
-
-const struct route order_comment_routes[] = {
-    {"POST", "/order/comment/<str>", order_comment, 0},
-    {NULL, NULL, NULL, 0},
-};

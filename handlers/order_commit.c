@@ -573,7 +573,7 @@ static void settle_claim(struct df_req *r, const struct order *o, int committed)
            committed ? "dropped" : "given back");
 }
 
-static void order_commit(struct df_req *r) {
+void order_commit(struct df_req *r) {
     struct order o = {0};
     enum tx t = TX_RETRY;
     int rc;
@@ -599,8 +599,3 @@ static void order_commit(struct df_req *r) {
 out:
     return;
 }
-
-const struct route order_commit_routes[] = {
-    {"POST", "/order/commit", order_commit, 0},
-    {NULL, NULL, NULL, 0},
-};

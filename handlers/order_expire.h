@@ -8,7 +8,7 @@
  * Runs outside any request (the plugin calls order_expire_tick from the
  * mule); r is a request object of its own, so the db_* helpers work as in a
  * handler. Payment refuses an order that has expired by the same rule
- * even if no sweep has cancelled it yet (payment.c: order_mark_paid). */
+ * even if no sweep has cancelled it yet (pay.c: order_mark_paid). */
 #ifndef DF_ORDER_EXPIRE_H
 #define DF_ORDER_EXPIRE_H
 

@@ -4,7 +4,7 @@
  *   {"res": 0, "errmsg": "请先登录"}
  *   {"res": 1,
  *    "user": {"id": 12, "username": "alice", "email": "alice@example.com"},
- *    "address": <default address, see address.c> | null,
+ *    "address": <default address, see user_address.c> | null,
  *    "history": [<SKU as the catalog shows it: id, name, desc, price, unite,
  *                 image, stock, sales>, ...]}
  *
@@ -12,7 +12,7 @@
  * skipping SKUs that no longer exist; prices are the exact stored decimals. */
 #include <stdio.h>
 
-#include "address.h"
+#include "user_address.h"
 #include "catalog.h"
 #include "handlers.h"
 
@@ -76,7 +76,7 @@ static int add_history(struct df_req *r, cJSON *o, long long uid) {
     return sku_rows_add(&rows, list);
 }
 
-static void user_info(struct df_req *r) {
+void user_info(struct df_req *r) {
     long long uid;
     int rc;
     cJSON *o = NULL;
@@ -96,8 +96,3 @@ static void user_info(struct df_req *r) {
 out:
     cJSON_Delete(o);
 }
-
-const struct route user_info_routes[] = {
-    {"GET", "/api/user/info", user_info, 0},
-    {NULL, NULL, NULL, 0},
-};

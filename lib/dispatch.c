@@ -6,8 +6,8 @@
 
 #include "csrf.h"
 
-int dispatch_route(struct df_req *r, const struct route *const *tables, long long content_length) {
-    switch (router_match(tables, r->method, r->path, r->path_len, &r->match)) {
+int dispatch_route(struct df_req *r, const struct route *table, long long content_length) {
+    switch (router_match(table, r->method, r->path, r->path_len, &r->match)) {
     case ROUTE_NOT_FOUND:
         resp_error(r, 404, "not found");
         return -1;

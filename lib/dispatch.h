@@ -6,10 +6,8 @@
 
 #include "req.h"
 
-extern const struct route *const df_routes[]; /* handlers/routes.c */
-
 /* Routing and the size limit. 0: go on and read the body; -1: answered. */
-int dispatch_route(struct df_req *r, const struct route *const *tables, long long content_length);
+int dispatch_route(struct df_req *r, const struct route *table, long long content_length);
 /* Parses cookies, query and body, checks CSRF, runs the handler; always
  * answers. Called for every request, answered by dispatch_route or not. */
 void dispatch_run(struct df_req *r, const char *query, size_t qlen, const char *cookie, size_t clen, const char *body,

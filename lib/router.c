@@ -56,23 +56,21 @@ static int method_allows(const char *route_method, const char *method) {
     return strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0;
 }
 
-enum route_result router_match(const struct route *const *tables, const char *method, const char *path,
-                               size_t path_len, struct route_match *m) {
+enum route_result router_match(const struct route *table, const char *method, const char *path, size_t path_len,
+                               struct route_match *m) {
     enum route_result result = ROUTE_NOT_FOUND;
     if (path_len > 1 && path[path_len - 1] == '/')
         path_len--;
-    for (size_t t = 0; tables[t]; t++) {
-        for (const struct route *r = tables[t]; r->pattern; r++) {
-            struct route_match cand;
-            if (!route_pattern_match(r->pattern, path, path_len, &cand))
-                continue;
-            if (method_allows(r->method, method)) {
-                *m = cand;
-                m->route = r;
-                return ROUTE_FOUND;
-            }
-            result = ROUTE_BAD_METHOD;
+    for (const struct route *r = table; r->pattern; r++) {
+        struct route_match cand;
+        if (!route_pattern_match(r->pattern, path, path_len, &cand))
+            continue;
+        if (method_allows(r->method, method)) {
+            *m = cand;
+            m->route = r;
+            return ROUTE_FOUND;
         }
+        result = ROUTE_BAD_METHOD;
     }
     return result;
 }

@@ -1,4 +1,4 @@
-/* Routing: each resource exports a table of {method, pattern, handler}.
+/* Routing: one table of {method, pattern, handler} (handlers/routes.c).
  * A pattern is a literal path with captures: "<int>" matches a positive
  * decimal integer that fits in a long long, "<str>" one non-empty path
  * segment. One trailing slash on the request path is ignored. */
@@ -35,9 +35,8 @@ struct route_match {
 
 enum route_result { ROUTE_FOUND = 0, ROUTE_NOT_FOUND = 1, ROUTE_BAD_METHOD = 2 };
 
-/* tables: NULL-terminated array of tables, each ended by a row with a NULL
- * pattern. */
-enum route_result router_match(const struct route *const *tables, const char *method, const char *path,
+/* table: ended by a row with a NULL pattern. */
+enum route_result router_match(const struct route *table, const char *method, const char *path,
                                size_t path_len, struct route_match *m);
 /* Matches one pattern; 1 on a match (captures in m), 0 otherwise. */
 int route_pattern_match(const char *pattern, const char *path, size_t len, struct route_match *m);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
+#include "handlers.h"
 #include "order_expire.h"
 #include "rds.h"
 #include "req.h"

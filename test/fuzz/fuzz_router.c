@@ -3,7 +3,7 @@
  * with an arbitrary pattern and path ("PATTERN\nPATH"). */
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "handlers.h"
 #include "fuzz_common.h"
 #include "router.h"
 

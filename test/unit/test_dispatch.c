@@ -44,7 +44,6 @@ static const struct route t[] = {
     {"GET", "/bug", h_silent_bug, 0},
     {NULL, NULL, NULL, 0},
 };
-static const struct route *const tables[] = {t, NULL};
 
 static struct df_req R;
 
@@ -63,7 +62,7 @@ static void run(const char *method, const char *path, const char *ctype, const c
     R.content_type = ctype ? ctype : "";
     R.csrf_header = csrf_header;
     size_t blen = body ? strlen(body) : 0;
-    if (dispatch_route(&R, tables, (long long)blen) < 0)
+    if (dispatch_route(&R, t, (long long)blen) < 0)
         body = NULL, blen = 0;
     dispatch_run(&R, "", 0, cookie ? cookie : "", cookie ? strlen(cookie) : 0, body, blen);
 }

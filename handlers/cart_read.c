@@ -1,4 +1,4 @@
-/* Reading the cart (routes registered in cart.c):
+/* Reading the cart:
  *
  * GET /api/cart
  *   res 0 {"errmsg":"请先登录"}

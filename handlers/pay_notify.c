@@ -7,7 +7,7 @@
  *   signature (sign_type RSA2, every field but sign and sign_type) ->
  *   app_id is ours -> out_trade_no is a known Alipay order -> total_amount
  *   is exactly its amount -> TRADE_SUCCESS / TRADE_FINISHED marks it paid,
- *   once (payment.c); other statuses change nothing. A payment for an
+ *   once (pay.c); other statuses change nothing. A payment for an
  *   order past its time limit is recorded for refund instead, and answered
  *   "success" too: it is recorded, a retry would only repeat it. */
 #include <string.h>
@@ -15,7 +15,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "order.h"
-#include "payment.h"
+#include "pay.h"
 
 /* The fields as the verifier takes them; *n is how many. */
 static struct alipay_param *alipay_fields(struct df_req *r, const struct params *in, size_t *n) {
@@ -76,7 +76,7 @@ static int apply_notify(struct df_req *r, const char **why) {
     return order_mark_paid(r, o.id, trade_no, o.amount) == PAID_FAILED ? -1 : 1;
 }
 
-static void order_notify(struct df_req *r) {
+void order_notify(struct df_req *r) {
     const char *why = "";
     int rc = apply_notify(r, &why);
     if (rc == 0) {
@@ -97,7 +97,7 @@ static void order_notify(struct df_req *r) {
  *   res 3 {"message":"支付成功","order_id"} the order is paid |
  *   5 {"errmsg":"等待支付","order_id"} not yet (the page polls /order/check) |
  *   4 {"errmsg":"支付失败","reason":"bad_signature"} */
-static void order_return(struct df_req *r) {
+void order_return(struct df_req *r) {
     struct pay_order o;
     size_t n;
     int rc;
@@ -125,9 +125,3 @@ static void order_return(struct df_req *r) {
 out:
     return;
 }
-
-const struct route order_notify_routes[] = {
-    {"POST", "/order/notify", order_notify, ROUTE_CSRF_EXEMPT},
-    {"GET", "/api/order/return", order_return, 0},
-    {NULL, NULL, NULL, 0},
-};

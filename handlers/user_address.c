@@ -26,7 +26,7 @@
  *
  * Both writes first lock the user's df_user row, so one user's address
  * changes run one after another and exactly one default remains. */
-#include "address.h"
+#include "user_address.h"
 
 #include "handlers.h"
 #include "validate.h"
@@ -49,7 +49,7 @@ cJSON *address_json(const struct db_rows *rows) {
     return o;
 }
 
-static void address_list(struct df_req *r) {
+void address_list(struct df_req *r) {
     long long uid;
     struct db_rows rows;
     int rc;
@@ -89,7 +89,7 @@ static int begin_as_user(struct df_req *r, long long uid, int *in_txn) {
     return rc;
 }
 
-static void address_add(struct df_req *r) {
+void address_add(struct df_req *r) {
     const char *receiver = req_param(r, "receiver"), *addr = req_param(r, "addr");
     const char *zip = req_param(r, "zip_code"), *phone = req_param(r, "phone");
     long long uid;
@@ -151,7 +151,7 @@ out:
         db_rollback(r);
 }
 
-static void address_set_default(struct df_req *r) {
+void address_set_default(struct df_req *r) {
     long long uid, addr_id = parse_id(req_param(r, "addr_id"));
     int in_txn = 0;
 
@@ -184,10 +184,3 @@ out:
     if (in_txn)
         db_rollback(r);
 }
-
-const struct route address_routes[] = {
-    {"GET", "/api/user/address", address_list, 0},
-    {"POST", "/user/address", address_add, 0},
-    {"POST", "/user/address/default", address_set_default, 0},
-    {NULL, NULL, NULL, 0},
-};

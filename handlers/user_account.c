@@ -73,7 +73,7 @@ static int present(const char *s) {
     return s && *s;
 }
 
-static void user_register(struct df_req *r) {
+void user_register(struct df_req *r) {
     const char *name = req_param(r, "user_name"), *pw = req_param(r, "pwd"), *cpw = req_param(r, "cpwd");
     const char *email = req_param(r, "email"), *allow = req_param(r, "allow");
     char hash[PASSWORD_HASH_MAX];
@@ -237,7 +237,7 @@ static void throttle_log(struct df_req *r, const struct throttle *t) {
                name, c->login_user_block, t->user_fails, t->addr, name);
 }
 
-static void user_login(struct df_req *r) {
+void user_login(struct df_req *r) {
     const char *name = req_param(r, "username"), *pw = req_param(r, "pwd");
     int remember = is_truthy(req_param(r, "remember"));
     struct account acct;
@@ -283,15 +283,8 @@ out:
     return;
 }
 
-static void user_logout(struct df_req *r) {
+void user_logout(struct df_req *r) {
     if (session_end(r) < 0)
         return;
     resp_res_ok(r, 1, "已退出");
 }
-
-const struct route user_routes[] = {
-    {"POST", "/user/register", user_register, 0},
-    {"POST", "/user/login", user_login, 0},
-    {"POST", "/user/logout", user_logout, 0},
-    {NULL, NULL, NULL, 0},
-};

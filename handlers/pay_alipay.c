@@ -26,7 +26,7 @@
 #include "log.h"
 #include "money.h"
 #include "order.h"
-#include "payment.h"
+#include "pay.h"
 
 #define PAY_BAD_ID_MSG "无效订单ID"
 #define PAY_BAD_ORDER_MSG "无效订单"
@@ -62,7 +62,7 @@ static int own_alipay_order(struct df_req *r, struct pay_order *o) {
     return 1;
 }
 
-static void order_pay(struct df_req *r) {
+void order_pay(struct df_req *r) {
     struct pay_order o;
     struct alipay_param p[12];
     char ts[20], amount[MONEY_STR_MAX], subject[96], timeout[24];
@@ -220,7 +220,7 @@ static void answer_busy(struct df_req *r, const char *lock) {
     answer_check(r, 5, "busy");
 }
 
-static void order_check(struct df_req *r) {
+void order_check(struct df_req *r) {
     struct pay_order o;
     struct verdict v;
     if (own_alipay_order(r, &o) <= 0)
@@ -265,9 +265,3 @@ static void order_check(struct df_req *r) {
 out:
     return;
 }
-
-const struct route order_pay_routes[] = {
-    {"POST", "/order/pay", order_pay, 0},
-    {"POST", "/order/check", order_check, 0},
-    {NULL, NULL, NULL, 0},
-};

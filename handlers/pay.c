@@ -1,4 +1,4 @@
-#include "payment.h"
+#include "pay.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "user_address.h"
 #include "cart.h"
 #include "handlers.h"
 #include "money.h"
@@ -167,7 +167,7 @@ static void add_money(cJSON *o, const char *name, int64_t cents) {
     cJSON_AddStringToObject(o, name, money);
 }
 
-static void order_preview(struct df_req *r) {
+void order_preview(struct df_req *r) {
     const char *raw[PREVIEW_SKUS_MAX + 1];
     long long ids[PREVIEW_SKUS_MAX], uid, total_count = 0;
     int64_t cents, amount, total_price = 0, total_pay = 0;
@@ -361,7 +361,7 @@ static int items_read(struct df_req *r, const struct order_set *set) {
     return rc;
 }
 
-static void orders_list(struct df_req *r) {
+void orders_list(struct df_req *r) {
     long long uid, page = 1;
     struct db_rows rows;
     struct order_set set = {0};
@@ -402,7 +402,7 @@ static void order_not_found(struct df_req *r) {
     resp_json(r, 404, o);
 }
 
-static void order_detail(struct df_req *r) {
+void order_detail(struct df_req *r) {
     long long uid;
     struct db_rows rows;
     struct order_set set = {0};
@@ -433,11 +433,3 @@ out:
     cJSON_Delete(one);
     resp_json_if(r, ok, o);
 }
-
-const struct route order_view_routes[] = {
-    {"GET", "/api/order/preview", order_preview, 0},
-    {"POST", "/api/order/preview", order_preview, 0},
-    {"GET", "/api/orders", orders_list, 0},
-    {"GET", "/api/orders/<str>", order_detail, 0},
-    {NULL, NULL, NULL, 0},
-};

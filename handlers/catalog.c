@@ -1,4 +1,4 @@
-/* Helpers of the catalog handlers (declared in catalog.h); no routes here. */
+/* Helpers of the catalog handlers (declared in catalog.h). */
 #include "catalog.h"
 
 cJSON *sku_json(const struct db_rows *rows, unsigned c) {

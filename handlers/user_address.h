@@ -1,6 +1,6 @@
 /* The address object, shared by /user/address and /user/info. */
-#ifndef DF_ADDRESS_H
-#define DF_ADDRESS_H
+#ifndef DF_USER_ADDRESS_H
+#define DF_USER_ADDRESS_H
 
 #include <cjson/cJSON.h>
 

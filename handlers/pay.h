@@ -1,7 +1,7 @@
 /* What the payment handlers share: an order as payment sees it, marking
  * it paid exactly once, and the common Alipay request parameters. */
-#ifndef DF_PAYMENT_H
-#define DF_PAYMENT_H
+#ifndef DF_PAY_H
+#define DF_PAY_H
 
 #include <stdint.h>
 

@@ -5,14 +5,14 @@
  *
  * GET /api/goods/types
  *   200 {"types":[{"id","name","logo","image"}]}
- * GET /list/<type_id>/<page>?sort=default|price|hot   ("sales" = "hot")
+ * GET /api/list/<type_id>/<page>?sort=default|price|hot   ("sales" = "hot")
  *   200 {"type":{"id","name","logo","image"},"skus":[SKU...],"page":N,
  *        "num_pages":M,"pages":[up to 5 page numbers around N],
  *        "sort":"default"|"price"|"hot","new_skus":[the 2 newest SKUs]}
  *   default: newest (highest id) first; price: cheapest first; hot: best
  *   selling first. A page that is no number or out of range is page 1;
  *   an unknown sort is default. Unknown type: 404 {"error":"..."}.
- * GET /goods/<sku_id>   (goods_detail.c) */
+ * GET /api/goods/<sku_id>   (catalog_detail.c) */
 #include <string.h>
 
 #include "catalog.h"
@@ -55,7 +55,7 @@ static cJSON *type_json(const struct db_rows *rows, unsigned c) {
     return o;
 }
 
-static void goods_types(struct df_req *r) {
+void goods_types(struct df_req *r) {
     struct db_rows rows;
     int rc, ok = 0;
     cJSON *o = cJSON_CreateObject();
@@ -136,7 +136,7 @@ out:
     return rc < 0 ? -1 : 0;
 }
 
-static void goods_list(struct df_req *r) {
+void goods_list(struct df_req *r) {
     int ok = 0;
     long long type_id = r->match.args[0].num, size = r->app->cfg.page_size, nskus;
     const char *sort;
@@ -167,10 +167,3 @@ static void goods_list(struct df_req *r) {
 out:
     resp_json_if(r, ok, o);
 }
-
-const struct route goods_routes[] = {
-    {"GET", "/api/goods/types", goods_types, 0},
-    {"GET", "/api/goods/<int>", goods_detail, 0},
-    {"GET", "/api/list/<int>/<str>", goods_list, 0},
-    {NULL, NULL, NULL, 0},
-};

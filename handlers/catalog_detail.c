@@ -1,4 +1,4 @@
-/* GET /goods/<sku_id>   (registered in goods.c)
+/* GET /api/goods/<sku_id>
  *   200 {"sku":{"id","name","desc","price","unite","image","stock","sales"},
  *        "goods":{"id","name","detail"},           the SPU
  *        "same_spu_skus":[SKU...],                  its other sellable SKUs

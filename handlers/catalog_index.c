@@ -89,7 +89,7 @@ static void add_row(struct db_rows *rows, cJSON *types, cJSON *banners, cJSON *p
     }
 }
 
-static void index_page(struct df_req *r) {
+void index_page(struct df_req *r) {
     struct db_rows rows;
     long long uid;
     redisReply *cart;
@@ -111,8 +111,3 @@ static void index_page(struct df_req *r) {
 out:
     resp_json_if(r, ok, o);
 }
-
-const struct route index_routes[] = {
-    {"GET", "/api/index", index_page, 0},
-    {NULL, NULL, NULL, 0},
-};
