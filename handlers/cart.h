@@ -9,7 +9,6 @@
 #include "rds.h"
 #include "req.h"
 
-#define CART_LOGIN_MSG "请先登录"
 #define CART_COUNT_MAX 2147483647LL /* df_goods_sku.stock is an int */
 
 /* A count sent by a client: decimal digits only, 1..CART_COUNT_MAX. */

@@ -107,7 +107,7 @@ void cart_show(struct df_req *r) {
     if (cart_session_read(r, "HGETALL", 0, &uid, &all) < 0)
         goto out;
     if (uid == 0) {
-        resp_res_err(r, 0, CART_LOGIN_MSG);
+        resp_res_err(r, 0, LOGIN_MSG);
         goto out;
     }
     size_t n = all->elements / 2;
@@ -168,7 +168,7 @@ void cart_count(struct df_req *r) {
     if (cart_session_read(r, "HVALS", 0, &uid, &vals) < 0)
         return;
     if (uid == 0)
-        resp_res_err(r, 0, CART_LOGIN_MSG);
+        resp_res_err(r, 0, LOGIN_MSG);
     else
         json_add_int(resp_res(r, 1), "total_count", cart_hvals_sum(vals));
 }

@@ -113,14 +113,14 @@ void cart_add(struct df_req *r) {
     char sku_s[24], count_s[24], stock_s[24];
     const char *skey = session_key(r);
     if (!skey) {
-        resp_res_err(r, 0, CART_LOGIN_MSG);
+        resp_res_err(r, 0, LOGIN_MSG);
         goto out;
     }
     int res = check_add_or_update(r, &sku_id, &count, &stock);
     if (res < 0)
         goto out;
     if (res > 0) {
-        if (session_require(r, &uid, CART_LOGIN_MSG) > 0)
+        if (session_require(r, &uid, LOGIN_MSG) > 0)
             resp_res_err(r, res, CHECK_MSG[res]);
         goto out;
     }
@@ -137,7 +137,7 @@ void cart_add(struct df_req *r) {
     }
     total = rep->integer;
     if (total == -2)
-        resp_res_err(r, 0, CART_LOGIN_MSG);
+        resp_res_err(r, 0, LOGIN_MSG);
     else if (total < 0)
         resp_res_err(r, 4, CHECK_MSG[4]);
     else
@@ -148,7 +148,7 @@ out:
 
 void cart_update(struct df_req *r) {
     long long uid, sku_id, count, stock, total;
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         goto out;
     int res = check_add_or_update(r, &sku_id, &count, &stock);
     if (res < 0)
@@ -169,7 +169,7 @@ void cart_delete(struct df_req *r) {
     long long uid, sku_id, total;
     struct db_rows rows;
     int rc;
-    if (session_require(r, &uid, CART_LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         goto out;
     if ((sku_id = parse_id(req_param(r, "sku_id"))) < 0) {
         resp_res_err(r, 1, "无效的商品id");

@@ -14,6 +14,10 @@
 
 extern const struct route df_routes[];
 
+/* res 0 of the cart, user and address answers (the orders' is
+ * ORDER_LOGIN_MSG, order.h: the original words it differently there) */
+#define LOGIN_MSG "请先登录"
+
 /* health.c */
 void healthz(struct df_req *r);
 

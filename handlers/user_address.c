@@ -33,7 +33,6 @@
 
 #define RECEIVER_MAX 20
 #define ADDR_MAX 256
-#define LOGIN_FIRST "请先登录"
 
 cJSON *address_json(const struct db_rows *rows) {
     cJSON *o = cJSON_CreateObject();
@@ -54,7 +53,7 @@ void address_list(struct df_req *r) {
     struct db_rows rows;
     int rc;
     cJSON *list = NULL;
-    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
     if (db_query(r, &rows,
                  "SELECT " ADDRESS_COLUMNS " FROM df_address WHERE user_id = ? AND is_delete = 0 "
@@ -85,7 +84,7 @@ static int begin_as_user(struct df_req *r, long long uid, int *in_txn) {
         return -1;
     int rc = db_next(&rows);
     if (rc == 0)
-        resp_res_err(r, 0, LOGIN_FIRST);
+        resp_res_err(r, 0, LOGIN_MSG);
     return rc;
 }
 
@@ -96,7 +95,7 @@ void address_add(struct df_req *r) {
     struct db_rows rows;
     int in_txn = 0;
 
-    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
     if (!receiver || !*receiver || !addr || !*addr || !phone || !*phone) {
         resp_res_err(r, 1, "数据不完整");
@@ -155,7 +154,7 @@ void address_set_default(struct df_req *r) {
     long long uid, addr_id = parse_id(req_param(r, "addr_id"));
     int in_txn = 0;
 
-    if (session_require(r, &uid, LOGIN_FIRST) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
     if (addr_id < 0) {
         resp_res_err(r, 1, "无效的地址id");

@@ -80,13 +80,13 @@ void user_info(struct df_req *r) {
     long long uid;
     int rc;
     cJSON *o = NULL;
-    if (session_require(r, &uid, "请先登录") <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "res", 1);
     if ((rc = add_user(r, o, uid)) <= 0) {
         if (rc == 0)
-            resp_res_err(r, 0, "请先登录");
+            resp_res_err(r, 0, LOGIN_MSG);
         goto out;
     }
     if (add_default_address(r, o, uid) < 0 || add_history(r, o, uid) < 0)

@@ -70,6 +70,15 @@ struct df_req {
     long long user_id; /* 0: anonymous */
 };
 
+/* What a step of a handler (a check, a read) tells the handler: go on,
+ * or return because the step answered (a refusal in the contract's form)
+ * or because a backend failed (recorded, the dispatcher answers). */
+enum step {
+    STEP_OK = 0,
+    STEP_ANSWERED,
+    STEP_FAILED,
+};
+
 void req_init(struct df_req *r, struct df_app *app);
 /* Gives back connections and frees everything the request allocated. */
 void req_release(struct df_req *r);
