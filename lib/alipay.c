@@ -145,6 +145,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u) {
     return -1;
 }
 
+/* Reads one key from PEM text: pem_private or pem_public. */
+typedef EVP_PKEY *pem_reader(const char *pem, int *encrypted);
+
 static EVP_PKEY *pem_private(const char *pem, int *encrypted) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, encrypted) : NULL;
@@ -152,7 +155,7 @@ static EVP_PKEY *pem_private(const char *pem, int *encrypted) {
     return k;
 }
 
-static EVP_PKEY *pem_public(const char *pem) {
+static EVP_PKEY *pem_public(const char *pem, int *encrypted) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
@@ -190,29 +193,38 @@ static const char *trim(const char *s, size_t *n) {
     return s;
 }
 
+/* A key from PEM text, or from the bare base64 the console shows, armoured
+ * with each of labels (NULL-terminated) in turn until one reads. */
+static EVP_PKEY *key_from_text(const char *text, size_t len, pem_reader *read, const char *const *labels,
+                               int *encrypted) {
+    EVP_PKEY *k = NULL;
+    size_t n = len;
+    const char *body = trim(text, &n);
+    if (strstr(text, "-----BEGIN"))
+        return read(text, encrypted);
+    if (!looks_bare_b64(body, n))
+        return NULL;
+    for (size_t i = 0; !k && labels[i]; i++) {
+        char *pem = pem_wrap(body, n, labels[i]);
+        k = read(pem, encrypted);
+        free(pem);
+    }
+    return k;
+}
+
+/* the console's one-line private key: PKCS#8, or PKCS#1 ("non-Java") */
+static const char *const private_labels[] = {"PRIVATE KEY", "RSA PRIVATE KEY", NULL};
+static const char *const public_labels[] = {"PUBLIC KEY", NULL};
+
 EVP_PKEY *alipay_load_private_key(const char *path, char *err, size_t errlen) {
     static const char what[] = "alipay app private key";
     EVP_PKEY *k = NULL;
-    char *pem = NULL;
     size_t len = 0;
     int encrypted = 0;
     char *data = read_key_file(what, path, &len, err, errlen);
     if (!data)
         goto out;
-    size_t n = len;
-    const char *body = trim(data, &n);
-    if (strstr(data, "-----BEGIN")) {
-        k = pem_private(data, &encrypted);
-    } else if (looks_bare_b64(body, n)) {
-        /* the console's one-line form: PKCS#8, or PKCS#1 ("non-Java") */
-        pem = pem_wrap(body, n, "PRIVATE KEY");
-        k = pem_private(pem, &encrypted);
-        if (!k) {
-            free(pem);
-            pem = pem_wrap(body, n, "RSA PRIVATE KEY");
-            k = pem_private(pem, &encrypted);
-        }
-    }
+    k = key_from_text(data, len, pem_private, private_labels, &encrypted);
     if (!k) {
         snprintf(err, errlen, "%s %s: %s", what, path,
                  encrypted ? "encrypted with a passphrase, which is not supported"
@@ -224,24 +236,13 @@ out:
     /* a failed parse leaves errors queued for this thread; they would
      * confuse the next OpenSSL caller (TLS) that looks at the queue */
     ERR_clear_error();
-    free(pem);
     free(data);
     return k;
 }
 
-/* A public key from PEM text, or from the bare base64 of one. */
 static EVP_PKEY *public_from_text(const char *text, size_t len) {
-    EVP_PKEY *k = NULL;
-    size_t n = len;
-    const char *body = trim(text, &n);
-    if (strstr(text, "-----BEGIN")) {
-        k = pem_public(text);
-    } else if (looks_bare_b64(body, n)) {
-        char *pem = pem_wrap(body, n, "PUBLIC KEY");
-        k = pem_public(pem);
-        free(pem);
-    }
-    return k;
+    int encrypted = 0;
+    return key_from_text(text, len, pem_public, public_labels, &encrypted);
 }
 
 EVP_PKEY *alipay_load_public_key(const char *path_or_base64, char *err, size_t errlen) {
@@ -281,7 +282,7 @@ out:
 
 /* ---- RSA2 -------------------------------------------------------------- */
 
-char *sign_rsa2(EVP_PKEY *key, const char *data, size_t len) {
+char *alipay_sign_rsa2(EVP_PKEY *key, const char *data, size_t len) {
     char *out = NULL;
     unsigned char *sig = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -303,7 +304,7 @@ out:
     return out;
 }
 
-int verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64) {
+int alipay_verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64) {
     int ok = 0;
     size_t siglen = 0;
     EVP_MD_CTX *ctx = NULL;
@@ -395,7 +396,7 @@ char *alipay_signed_query(EVP_PKEY *app_key, const struct alipay_param *p, size_
     size_t k;
     const struct alipay_param **v = signed_params(p, n, 0, &k);
     char *s = join_raw(v, k);
-    sign = sign_rsa2(app_key, s, strlen(s));
+    sign = alipay_sign_rsa2(app_key, s, strlen(s));
     if (!sign)
         goto out;
     for (size_t i = 0; i < k; i++) {
@@ -547,7 +548,7 @@ enum alipay_verdict alipay_verify_response(EVP_PKEY *alipay_key, const char *bod
     }
     /* the sign is read through the JSON parser ("\/" is '/'), while the
      * signed bytes are the response object exactly as it was received */
-    if (!verify_rsa2(alipay_key, span, span_len, sign->valuestring)) {
+    if (!alipay_verify_rsa2(alipay_key, span, span_len, sign->valuestring)) {
         v = ALIPAY_BAD_SIGN;
         goto out;
     }
@@ -593,7 +594,7 @@ int alipay_verify_notify(EVP_PKEY *alipay_key, const struct alipay_param *p, siz
         if (!strcmp(v[i - 1]->key, v[i]->key))
             goto out;
     s = join_raw(v, k);
-    ok = verify_rsa2(alipay_key, s, strlen(s), sign);
+    ok = alipay_verify_rsa2(alipay_key, s, strlen(s), sign);
 out:
     free(s);
     free(v);

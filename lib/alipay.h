@@ -24,9 +24,9 @@ EVP_PKEY *alipay_load_public_key(const char *path_or_base64, char *err, size_t e
 
 /* RSA2 signature of data as one line of standard base64 (malloc'd), or
  * NULL. Equal to `openssl dgst -sha256 -sign key | openssl base64 -A`. */
-char *sign_rsa2(EVP_PKEY *key, const char *data, size_t len);
+char *alipay_sign_rsa2(EVP_PKEY *key, const char *data, size_t len);
 /* 1 when sign_b64 is a valid RSA2 signature of data, else 0. */
-int verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64);
+int alipay_verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64);
 
 /* The string-to-sign (malloc'd): the parameters sorted by key (strcmp),
  * "key=value" joined by '&', raw values. Always drops "sign"; drops

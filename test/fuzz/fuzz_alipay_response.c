@@ -27,7 +27,7 @@ static void check_signed(const char *method, const char *span, size_t span_len) 
     cJSON_Delete(obj);
     if (!is_obj)
         return;
-    char *sign = sign_rsa2(priv, span, span_len);
+    char *sign = alipay_sign_rsa2(priv, span, span_len);
     FUZZ_CHECK(sign != NULL);
     size_t mlen = strlen(method);
     size_t cap = mlen + span_len + strlen(sign) + 64;

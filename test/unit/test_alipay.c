@@ -124,17 +124,17 @@ static void test_sign_matches_openssl_cli(void **state) {
     big[10240] = '\0';
     const char *msgs[] = {"app_id=2021000117600000&method=alipay.trade.query", "测试订单 #1 交易不存在", "", big};
     for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
-        char *mine = sign_rsa2(app_priv, msgs[i], strlen(msgs[i]));
+        char *mine = alipay_sign_rsa2(app_priv, msgs[i], strlen(msgs[i]));
         char *cli = cli_sign(msgs[i], strlen(msgs[i]));
         assert_non_null(mine);
         assert_int_equal(strlen(mine), 344);
         assert_string_equal(mine, cli);
-        assert_true(verify_rsa2(app_pub, msgs[i], strlen(msgs[i]), mine));
+        assert_true(alipay_verify_rsa2(app_pub, msgs[i], strlen(msgs[i]), mine));
         free(mine);
         free(cli);
     }
     /* the length counts, not the NUL: a message with a NUL inside */
-    char *a = sign_rsa2(app_priv, "a\0b", 3), *b = cli_sign("a\0b", 3);
+    char *a = alipay_sign_rsa2(app_priv, "a\0b", 3), *b = cli_sign("a\0b", 3);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -144,38 +144,38 @@ static void test_sign_matches_openssl_cli(void **state) {
 static void test_verify_rejects(void **state) {
     const char *msg = "out_trade_no=ORDER_1&total_amount=88.88";
     size_t len = strlen(msg);
-    char *sig = sign_rsa2(app_priv, msg, len);
-    assert_true(verify_rsa2(app_pub, msg, len, sig));
-    assert_false(verify_rsa2(ali_pub, msg, len, sig)); /* another key */
+    char *sig = alipay_sign_rsa2(app_priv, msg, len);
+    assert_true(alipay_verify_rsa2(app_pub, msg, len, sig));
+    assert_false(alipay_verify_rsa2(ali_pub, msg, len, sig)); /* another key */
 
     char *m = strdup(msg);
     m[len - 1] = '9';
-    assert_false(verify_rsa2(app_pub, m, len, sig));
-    assert_false(verify_rsa2(app_pub, msg, len - 1, sig));
+    assert_false(alipay_verify_rsa2(app_pub, m, len, sig));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len - 1, sig));
     free(m);
 
     char *s = strdup(sig);
     s[100] = s[100] == 'A' ? 'B' : 'A';
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     strcpy(s, sig);
     s[340] = '\0'; /* still a multiple of 4, 255 bytes */
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     strcpy(s, sig);
     s[343] = '\0'; /* the '=' padding dropped */
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     free(s);
 
     char spaced[400];
     snprintf(spaced, sizeof(spaced), " %s", sig);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     snprintf(spaced, sizeof(spaced), "%.100s\n%s", sig, sig + 100);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     snprintf(spaced, sizeof(spaced), "%sAAAA", sig);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     const char *garbage[] = {"", "!!!!", "not base64 at all", "====", "QQ=A", "QUJD", NULL};
     for (int i = 0; garbage[i]; i++)
-        assert_false(verify_rsa2(app_pub, msg, len, garbage[i]));
-    assert_false(verify_rsa2(app_pub, msg, len, NULL));
+        assert_false(alipay_verify_rsa2(app_pub, msg, len, garbage[i]));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, NULL));
     free(sig);
 }
 
@@ -263,7 +263,7 @@ static void test_signed_query_worked_example(void **state) {
     assert_int_equal(amp - q, strlen(WORKED_QUERY));
     assert_memory_equal(q, WORKED_QUERY, strlen(WORKED_QUERY));
 
-    char *sig = sign_rsa2(app_priv, WORKED_S2S, strlen(WORKED_S2S));
+    char *sig = alipay_sign_rsa2(app_priv, WORKED_S2S, strlen(WORKED_S2S));
     char *quoted = quote_plus(sig);
     assert_string_equal(amp + strlen("&sign="), quoted);
     /* a 2048-bit signature always ends in one '='; nearly always has + and / */
@@ -273,7 +273,7 @@ static void test_signed_query_worked_example(void **state) {
     assert_null(strchr(amp + 6, '/'));
     assert_int_equal(strchr(sig, '+') != NULL, strstr(quoted, "%2B") != NULL);
     assert_int_equal(strchr(sig, '/') != NULL, strstr(quoted, "%2F") != NULL);
-    assert_true(verify_rsa2(app_pub, WORKED_S2S, strlen(WORKED_S2S), sig));
+    assert_true(alipay_verify_rsa2(app_pub, WORKED_S2S, strlen(WORKED_S2S), sig));
     free(quoted);
     free(sig);
     free(q);
@@ -396,7 +396,7 @@ static void test_response_span_white_space_as_cjson(void **state) {
 /* The body Alipay would send: the span as given, signed with "Alipay's"
  * key, the sign written with JSON's optional "\/" escape. */
 static char *signed_body(const char *span) {
-    char *sig = sign_rsa2(ali_priv, span, strlen(span));
+    char *sig = alipay_sign_rsa2(ali_priv, span, strlen(span));
     char esc[800], *o = esc;
     for (const char *p = sig; *p; p++) {
         if (*p == '/')
@@ -575,7 +575,7 @@ static void notify_fields(struct alipay_param *p, const char *sign) {
 }
 
 static void test_verify_notify(void **state) {
-    char *sig = sign_rsa2(ali_priv, NOTIFY_S2V, strlen(NOTIFY_S2V));
+    char *sig = alipay_sign_rsa2(ali_priv, NOTIFY_S2V, strlen(NOTIFY_S2V));
     struct alipay_param p[NNOTIFY + 1];
     notify_fields(p, sig);
     char *s = alipay_sign_string(p, NNOTIFY, 1);
@@ -621,7 +621,7 @@ static void test_verify_notify(void **state) {
     p[NNOTIFY] = (struct alipay_param){"body", ""};
     s = alipay_sign_string(p, NNOTIFY + 1, 1);
     assert_non_null(strstr(s, "&auth_app_id=2021000117600000&body=&buyer_id="));
-    char *sig2 = sign_rsa2(ali_priv, s, strlen(s));
+    char *sig2 = alipay_sign_rsa2(ali_priv, s, strlen(s));
     p[4].value = sig2;
     assert_true(alipay_verify_notify(ali_pub, p, NNOTIFY + 1));
     free(sig2);
@@ -648,9 +648,9 @@ static char *bare_b64(const char *name) {
 }
 
 static void same_key(EVP_PKEY *priv, EVP_PKEY *pub) {
-    char *s = sign_rsa2(priv, "x", 1);
+    char *s = alipay_sign_rsa2(priv, "x", 1);
     assert_non_null(s);
-    assert_true(verify_rsa2(pub, "x", 1, s));
+    assert_true(alipay_verify_rsa2(pub, "x", 1, s));
     free(s);
 }
 
@@ -661,7 +661,7 @@ static void test_load_keys(void **state) {
     EVP_PKEY *k = load_priv("app_pkcs1.pem");
     same_key(k, app_pub);
     /* the same key in both formats signs identically */
-    char *a = sign_rsa2(k, "abc", 3), *b = sign_rsa2(app_priv, "abc", 3);
+    char *a = alipay_sign_rsa2(k, "abc", 3), *b = alipay_sign_rsa2(app_priv, "abc", 3);
     assert_string_equal(a, b);
     free(a);
     free(b);
