@@ -212,6 +212,15 @@ static char *var_dup(struct df_req *r, char *v, uint16_t len) {
     return v ? arena_strndup(&r->arena, v, len) : NULL;
 }
 
+/* Every HTTP_* variable, as the header it came from (req_header_add). */
+static void add_headers(struct wsgi_request *wsgi_req, struct df_req *r) {
+    for (int i = 0; i + 1 < wsgi_req->var_cnt; i += 2) {
+        const struct iovec *k = &wsgi_req->hvec[i], *v = &wsgi_req->hvec[i + 1];
+        if (k->iov_len > 5 && memcmp(k->iov_base, "HTTP_", 5) == 0)
+            req_header_add(r, (const char *)k->iov_base + 5, k->iov_len - 5, v->iov_base, v->iov_len);
+    }
+}
+
 static int send_answer(struct wsgi_request *wsgi_req, struct df_req *r) {
     size_t len = 0;
     char *body = dispatch_body(r, &len);
@@ -278,14 +287,7 @@ static int df_request(struct wsgi_request *wsgi_req) {
     if (wsgi_req->content_type_len)
         r->content_type = var_dup(r, wsgi_req->content_type, wsgi_req->content_type_len);
     r->remote_addr = var_dup(r, wsgi_req->remote_addr, wsgi_req->remote_addr_len);
-    uint16_t hlen = 0;
-    char *h = uwsgi_get_var(wsgi_req, "HTTP_X_CSRFTOKEN", 16, &hlen);
-    if (h)
-        r->csrf_header = arena_strndup(&r->arena, h, hlen);
-    hlen = 0;
-    h = uwsgi_get_var(wsgi_req, "HTTP_IDEMPOTENCY_KEY", 20, &hlen);
-    if (h)
-        r->idempotency_header = arena_strndup(&r->arena, h, hlen);
+    add_headers(wsgi_req, r);
 
     const char *body = NULL;
     ssize_t blen = 0;
