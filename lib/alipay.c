@@ -1,5 +1,6 @@
-/* Alipay RSA2: key loading, signing, the string-to-sign, signed queries and
- * verification of gateway answers and notifies (../docs/payment.md). */
+/* Alipay RSA2: key loading, signing, the string-to-sign, signed queries,
+ * verification of gateway answers and notifies, and trade query verdicts
+ * (../docs/payment.md). */
 #include "alipay.h"
 
 #include <curl/curl.h>
@@ -8,12 +9,16 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "mem.h"
+#include "money.h"
 
 /* A key file is a few KB at most; anything far larger is the wrong file. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -599,4 +604,127 @@ out:
     free(s);
     free(v);
     return ok;
+}
+
+/* ---- the common parameters, amounts ----------------------------------------- */
+
+size_t alipay_common_params(const struct df_config *c, struct alipay_param *p, const char *method,
+                            const char *biz_content, char *timestamp) {
+    /* Alipay wants Beijing time, whatever the server's zone */
+    time_t now = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(timestamp, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    size_t n = 0;
+    p[n++] = (struct alipay_param){"app_id", c->alipay_app_id};
+    p[n++] = (struct alipay_param){"method", method};
+    p[n++] = (struct alipay_param){"charset", "utf-8"};
+    p[n++] = (struct alipay_param){"sign_type", "RSA2"};
+    p[n++] = (struct alipay_param){"timestamp", timestamp};
+    p[n++] = (struct alipay_param){"version", "1.0"};
+    p[n++] = (struct alipay_param){"biz_content", biz_content};
+    return n;
+}
+
+int alipay_amount(const char *s, int64_t *cents) {
+    size_t len = s ? strlen(s) : 0;
+    if (len < 4 || s[len - 3] != '.' || s[0] == '-')
+        return -1;
+    return money_parse(s, cents);
+}
+
+/* ---- trade queries -------------------------------------------------------- */
+
+#define TRADE_QUERY "alipay.trade.query"
+
+__attribute__((format(printf, 3, 4))) static enum alipay_trade judged(struct alipay_trade_result *t,
+                                                                      enum alipay_trade trade, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->why, sizeof(t->why), fmt, ap);
+    va_end(ap);
+    return t->trade = trade;
+}
+
+static const char *member(const cJSON *o, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* TRADE_SUCCESS / TRADE_FINISHED: paid, if of the amount asked. */
+static enum alipay_trade judge_paid(const cJSON *resp, int64_t amount, struct alipay_trade_result *t) {
+    const char *total = member(resp, "total_amount"), *trade_no = member(resp, "trade_no");
+    int64_t cents = -1;
+    if (!total || alipay_amount(total, &cents) < 0)
+        cents = -1;
+    t->amount = cents;
+    if (cents < 0 || cents != amount || !trade_no || !*trade_no || strlen(trade_no) > ALIPAY_TRADE_NO_MAX)
+        return judged(t, ALIPAY_TRADE_WRONG_AMOUNT, "paid %s, but the order is %lld cents: refused",
+                      total ? total : "-", (long long)amount);
+    snprintf(t->trade_no, sizeof(t->trade_no), "%s", trade_no);
+    return t->trade = ALIPAY_TRADE_PAID;
+}
+
+/* A verified answer (or an unsigned error) read for what it says. */
+static enum alipay_trade judge_response(enum alipay_verdict av, const cJSON *resp, long http_status,
+                                        const char *out_trade_no, int64_t amount, struct alipay_trade_result *t) {
+    if (av == ALIPAY_BAD_SIGN || av == ALIPAY_MALFORMED)
+        return judged(t, av == ALIPAY_BAD_SIGN ? ALIPAY_TRADE_BAD_SIGN : ALIPAY_TRADE_ERROR,
+                      "gateway answer (HTTP %ld) %s: refused", http_status,
+                      av == ALIPAY_BAD_SIGN ? "with a bad signature" : "unreadable");
+    const char *code = member(resp, "code"), *sub = member(resp, "sub_code");
+    if (av == ALIPAY_ERROR || !code)
+        return judged(t, ALIPAY_TRADE_ERROR, "gateway error %s %s", code ? code : "-", sub ? sub : "");
+    if (strcmp(code, "40004") == 0 && sub && strcmp(sub, "ACQ.TRADE_NOT_EXIST") == 0)
+        return t->trade = ALIPAY_TRADE_NOT_EXIST;
+    if (strcmp(code, "10000") != 0)
+        return judged(t, ALIPAY_TRADE_ERROR, "gateway answered %s %s", code, sub ? sub : "");
+    const char *status = member(resp, "trade_status"), *out_no = member(resp, "out_trade_no");
+    if (!status || !out_no || strcmp(out_no, out_trade_no) != 0)
+        return judged(t, ALIPAY_TRADE_ERROR, "the answer is about another trade");
+    if (strcmp(status, "WAIT_BUYER_PAY") == 0)
+        return t->trade = ALIPAY_TRADE_WAITING;
+    if (strcmp(status, "TRADE_SUCCESS") == 0 || strcmp(status, "TRADE_FINISHED") == 0)
+        return judge_paid(resp, amount, t);
+    return judged(t, strcmp(status, "TRADE_CLOSED") == 0 ? ALIPAY_TRADE_CLOSED : ALIPAY_TRADE_ERROR, "trade %s",
+                  status);
+}
+
+static void trade_result_init(struct alipay_trade_result *t) {
+    t->trade = ALIPAY_TRADE_ERROR;
+    t->trade_no[0] = '\0';
+    t->amount = -1;
+    t->why[0] = '\0';
+}
+
+enum alipay_trade alipay_trade_answer(EVP_PKEY *alipay_key, const char *body, size_t len, long http_status,
+                                      const char *out_trade_no, int64_t amount, struct alipay_trade_result *t) {
+    cJSON *resp = NULL;
+    trade_result_init(t);
+    enum alipay_verdict av = alipay_verify_response(alipay_key, body, len, TRADE_QUERY, &resp);
+    judge_response(av, resp, http_status, out_trade_no, amount, t);
+    cJSON_Delete(resp);
+    return t->trade;
+}
+
+enum alipay_trade alipay_trade_query(const struct df_config *c, const struct alipay_keys *k, const char *out_trade_no,
+                                     int64_t amount, struct alipay_trade_result *t) {
+    struct alipay_param p[8];
+    struct http_answer a = {0};
+    char ts[20], err[256], *query = NULL;
+    trade_result_init(t);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "out_trade_no", out_trade_no);
+    char *biz = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    size_t n = alipay_common_params(c, p, TRADE_QUERY, biz, ts);
+    if (!biz || !(query = alipay_signed_query(k->app_key, p, n)))
+        judged(t, ALIPAY_TRADE_ERROR, "cannot sign the query");
+    else if (http_post_form(c->alipay_gateway, query, c->alipay_timeout_ms, &a, err, sizeof(err)) < 0)
+        judged(t, ALIPAY_TRADE_UNREACHABLE, "gateway: %s", err);
+    else
+        alipay_trade_answer(k->alipay_key, a.body, a.len, a.status, out_trade_no, amount, t);
+    free(a.body);
+    free(query);
+    free(biz);
+    return t->trade;
 }

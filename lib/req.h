@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -21,13 +20,14 @@
 #include "pool.h"
 #include "router.h"
 
+struct alipay_keys; /* alipay.h */
+
 struct df_app {
     struct df_config cfg;
     struct pool redis;
     struct pool mysql;
     /* loaded once in the master; NULL when payment is off (no app id) */
-    EVP_PKEY *alipay_app_key; /* signs our requests */
-    EVP_PKEY *alipay_key;     /* Alipay's public key: verifies its answers */
+    const struct alipay_keys *alipay;
     struct http_gate alipay_calls; /* the worker's gateway calls in flight (dailyfresh-alipay-max-calls) */
 };
 

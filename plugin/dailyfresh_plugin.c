@@ -28,6 +28,7 @@ struct uwsgi_plugin dailyfresh_plugin;
 
 static struct df_config_raw raw;
 static struct df_app app;
+static struct alipay_keys alipay_keys; /* app.alipay once both are loaded */
 static struct df_req *reqs; /* one per core, indexed by wsgi_req->async_id */
 static int pools_ready;
 
@@ -97,14 +98,15 @@ static int load_payment_keys(char *err, size_t errlen) {
         return -1;
     }
     char why[400];
-    if (!(app.alipay_app_key = alipay_load_private_key(c->alipay_app_private_key, why, sizeof(why)))) {
+    if (!(alipay_keys.app_key = alipay_load_private_key(c->alipay_app_private_key, why, sizeof(why)))) {
         snprintf(err, errlen, "dailyfresh-alipay-app-private-key: %s", why);
         return -1;
     }
-    if (!(app.alipay_key = alipay_load_public_key(c->alipay_public_key, why, sizeof(why)))) {
+    if (!(alipay_keys.alipay_key = alipay_load_public_key(c->alipay_public_key, why, sizeof(why)))) {
         snprintf(err, errlen, "dailyfresh-alipay-public-key: %s", why);
         return -1;
     }
+    app.alipay = &alipay_keys;
     uwsgi_log("dailyfresh: payment through %s as app %s, at most %ld of a worker's %d threads waiting on it%s\n",
               c->alipay_gateway, c->alipay_app_id, c->alipay_max_calls, c->threads,
               c->alipay_max_calls >= c->threads ? " (all of them: a slow gateway stalls the worker)" : "");
@@ -313,9 +315,10 @@ static void df_after_request(struct wsgi_request *wsgi_req) {
 }
 
 static void df_atexit(void) {
-    EVP_PKEY_free(app.alipay_app_key);
-    EVP_PKEY_free(app.alipay_key);
-    app.alipay_app_key = app.alipay_key = NULL;
+    app.alipay = NULL;
+    EVP_PKEY_free(alipay_keys.app_key);
+    EVP_PKEY_free(alipay_keys.alipay_key);
+    alipay_keys.app_key = alipay_keys.alipay_key = NULL;
     if (!pools_ready)
         return;
     pool_destroy(&app.redis);
