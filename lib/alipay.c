@@ -221,23 +221,30 @@ static EVP_PKEY *key_from_text(const char *text, size_t len, pem_reader *read, c
 static const char *const private_labels[] = {"PRIVATE KEY", "RSA PRIVATE KEY", NULL};
 static const char *const public_labels[] = {"PUBLIC KEY", NULL};
 
+/* k when it is an RSA2 key, else NULL with the reason in err (unreadable
+ * when there is no k at all). Takes k. */
+static EVP_PKEY *usable_key(EVP_PKEY *k, const char *what, const char *where, const char *unreadable, char *err,
+                            size_t errlen) {
+    if (!k) {
+        snprintf(err, errlen, "%s %s: %s", what, where, unreadable);
+        return NULL;
+    }
+    return check_rsa(k, what, where, err, errlen);
+}
+
 EVP_PKEY *alipay_load_private_key(const char *path, char *err, size_t errlen) {
     static const char what[] = "alipay app private key";
     EVP_PKEY *k = NULL;
     size_t len = 0;
     int encrypted = 0;
     char *data = read_key_file(what, path, &len, err, errlen);
-    if (!data)
-        goto out;
-    k = key_from_text(data, len, pem_private, private_labels, &encrypted);
-    if (!k) {
-        snprintf(err, errlen, "%s %s: %s", what, path,
-                 encrypted ? "encrypted with a passphrase, which is not supported"
-                           : "not a PEM private key (PKCS#8 or PKCS#1)");
-        goto out;
+    if (data) {
+        EVP_PKEY *read = key_from_text(data, len, pem_private, private_labels, &encrypted);
+        k = usable_key(read, what, path,
+                       encrypted ? "encrypted with a passphrase, which is not supported"
+                                 : "not a PEM private key (PKCS#8 or PKCS#1)",
+                       err, errlen);
     }
-    k = check_rsa(k, what, path, err, errlen);
-out:
     /* a failed parse leaves errors queued for this thread; they would
      * confuse the next OpenSSL caller (TLS) that looks at the queue */
     ERR_clear_error();
@@ -262,24 +269,12 @@ EVP_PKEY *alipay_load_public_key(const char *path_or_base64, char *err, size_t e
         /* the key itself stays out of the error line; its length is enough
          * to tell which setting was meant */
         snprintf(where, sizeof(where), "(bare base64, %zu characters)", len);
-        k = public_from_text(path_or_base64, len);
-        if (!k) {
-            snprintf(err, errlen, "%s %s: not the base64 of an X.509 SubjectPublicKeyInfo", what, where);
-            goto out;
-        }
-        k = check_rsa(k, what, where, err, errlen);
-        goto out;
+        k = usable_key(public_from_text(path_or_base64, len), what, where,
+                       "not the base64 of an X.509 SubjectPublicKeyInfo", err, errlen);
+    } else if ((data = read_key_file(what, path_or_base64, &len, err, errlen))) {
+        k = usable_key(public_from_text(data, len), what, path_or_base64,
+                       "not a PEM public key (X.509 SubjectPublicKeyInfo)", err, errlen);
     }
-    data = read_key_file(what, path_or_base64, &len, err, errlen);
-    if (!data)
-        goto out;
-    k = public_from_text(data, len);
-    if (!k) {
-        snprintf(err, errlen, "%s %s: not a PEM public key (X.509 SubjectPublicKeyInfo)", what, path_or_base64);
-        goto out;
-    }
-    k = check_rsa(k, what, path_or_base64, err, errlen);
-out:
     ERR_clear_error();
     free(data);
     return k;
