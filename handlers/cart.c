@@ -92,8 +92,7 @@ int cart_session_finish(struct df_req *r, struct rds_call *call, long long *uid,
         if (rep->elements == 2)
             *cart = rep->element[1];
     }
-    r->user_checked = 1;
-    r->user_id = id;
+    session_set_user(r, id);
     *uid = id;
     return 0;
 }

@@ -124,7 +124,8 @@ static int read_form(struct df_req *r, struct order *o) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "too_many_skus");
         return 1;
     }
-    o->idem_key = r->idempotency_header ? r->idempotency_header : req_param(r, "idempotency_key");
+    const char *idem_header = req_header(r, "Idempotency-Key");
+    o->idem_key = idem_header ? idem_header : req_param(r, "idempotency_key");
     if (o->idem_key && !idem_key_valid(o->idem_key)) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         return 1;

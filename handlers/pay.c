@@ -2,12 +2,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "db.h"
 #include "log.h"
 #include "money.h"
-#include "order.h"
 #include "order_expire.h"
 
 int pay_order_find(struct df_req *r, const char *order_id, long long uid, struct pay_order *o) {
@@ -76,14 +74,14 @@ static enum paid decide(struct df_req *r, const char *order_id, const char *trad
     int status = (int)db_ll(&rows, 1), expired = db_ll(&rows, 3) != 0;
     if (status == ORDER_UNPAID && !expired) {
         long long n = db_exec(r,
-                              "UPDATE df_order_info SET order_status = 4, trade_no = ?, update_time = NOW(6)"
-                              " WHERE order_id = ? AND order_status = 1",
-                              "ss", trade_no, id);
+                              "UPDATE df_order_info SET order_status = ?, trade_no = ?, update_time = NOW(6)"
+                              " WHERE order_id = ? AND order_status = ?",
+                              "issi", (long long)PAY_PAID_STATUS, trade_no, id, (long long)ORDER_UNPAID);
         if (n == 0)
             req_fail(r, 500, "payment", "the locked unpaid order changed");
         return n == 1 ? PAID_NOW : PAID_FAILED;
     }
-    if (status >= ORDER_UNSENT && status <= ORDER_FINISHED) {
+    if (pay_status_paid(status)) {
         /* another trade for a paid order is a double payment (without
          * a first trade_no the order was settled outside Alipay) */
         if (had[0] && strcmp(had, trade_no) != 0 &&
@@ -121,30 +119,4 @@ enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *tr
         df_log("payment: order %s was paid (trade %s) after its time limit: cancelled, recorded for refund", order_id,
                trade_no);
     return p;
-}
-
-size_t alipay_common_params(const struct df_config *c, struct alipay_param *p, const char *method,
-                            const char *biz_content, char *timestamp) {
-    /* Alipay wants Beijing time, whatever the server's zone */
-    time_t now = time(NULL) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(timestamp, 20, "%Y-%m-%d %H:%M:%S", &tm);
-    size_t n = 0;
-    p[n++] = (struct alipay_param){"app_id", c->alipay_app_id};
-    p[n++] = (struct alipay_param){"method", method};
-    p[n++] = (struct alipay_param){"charset", "utf-8"};
-    p[n++] = (struct alipay_param){"sign_type", "RSA2"};
-    p[n++] = (struct alipay_param){"timestamp", timestamp};
-    p[n++] = (struct alipay_param){"version", "1.0"};
-    p[n++] = (struct alipay_param){"biz_content", biz_content};
-    return n;
-}
-
-int alipay_amount(const char *s, int64_t *cents) {
-    /* Alipay always sends two decimals */
-    size_t len = s ? strlen(s) : 0;
-    if (len < 4 || s[len - 3] != '.' || s[0] == '-')
-        return -1;
-    return money_parse(s, cents);
 }

@@ -25,41 +25,39 @@
 #include "http_client.h"
 #include "log.h"
 #include "money.h"
-#include "order.h"
 #include "pay.h"
 
-#define PAY_BAD_ID_MSG "无效订单ID"
-#define PAY_BAD_ORDER_MSG "无效订单"
 /* the trade closes this long before expiry would cancel the order */
 #define PAY_EXPIRY_MARGIN_S 60
 #define CHECK_ANSWER_TTL_MS 2000
 
-/* Login, the id and the order, as pay and check both need them: 1 with
- * the user's Alipay order in *o, 0 answered, -1 failure. */
-static int own_alipay_order(struct df_req *r, struct pay_order *o) {
+/* Login, the id and the order, as pay and check both need them: STEP_OK
+ * with the user's Alipay order in *o. */
+static enum step own_alipay_order(struct df_req *r, struct pay_order *o) {
     long long uid;
     int rc;
     if ((rc = session_require(r, &uid, ORDER_LOGIN_MSG)) <= 0)
-        return rc;
+        return rc < 0 ? STEP_FAILED : STEP_ANSWERED;
     const char *id = req_param(r, "order_id");
     if (!id || !order_id_valid(id, strlen(id))) {
         resp_res_err(r, 1, PAY_BAD_ID_MSG);
-        return 0;
+        return STEP_ANSWERED;
     }
-    if ((rc = pay_order_find(r, id, uid, o)) <= 0) {
-        if (rc == 0)
-            resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "not_found");
-        return rc;
+    if ((rc = pay_order_find(r, id, uid, o)) < 0)
+        return STEP_FAILED;
+    if (rc == 0) {
+        resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "not_found");
+        return STEP_ANSWERED;
     }
     if (o->pay_method != PAY_ALIPAY) {
         resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "not_alipay");
-        return 0;
+        return STEP_ANSWERED;
     }
-    if (!r->app->alipay_app_key) {
+    if (!r->app->alipay) {
         resp_error(r, 503, "payment unavailable");
-        return 0;
+        return STEP_ANSWERED;
     }
-    return 1;
+    return STEP_OK;
 }
 
 void order_pay(struct df_req *r) {
@@ -68,18 +66,18 @@ void order_pay(struct df_req *r) {
     char ts[20], amount[MONEY_STR_MAX], subject[96], timeout[24];
     char *biz = NULL, *query = NULL;
     const struct df_config *c = &r->app->cfg;
-    if (own_alipay_order(r, &o) <= 0)
-        goto out;
+    if (own_alipay_order(r, &o) != STEP_OK)
+        return;
     if (o.status != ORDER_UNPAID) {
         resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, o.status == ORDER_CANCELLED ? "expired" : "not_unpaid");
-        goto out;
+        return;
     }
     /* Alipay's trade must close before expiry cancels the order, so a
      * buyer can never pay an order whose stock went back on sale */
     long long left_min = (c->order_ttl - o.age_s - PAY_EXPIRY_MARGIN_S) / 60;
     if (left_min < 1) {
         resp_res_reason(r, 2, PAY_BAD_ORDER_MSG, "expired");
-        goto out;
+        return;
     }
     money_format(o.amount, amount);
     snprintf(subject, sizeof(subject), "天天生鲜%s", o.id);
@@ -98,7 +96,7 @@ void order_pay(struct df_req *r) {
         p[n++] = (struct alipay_param){"notify_url", c->alipay_notify_url};
     if (c->alipay_return_url[0])
         p[n++] = (struct alipay_param){"return_url", c->alipay_return_url};
-    if (!biz || !(query = alipay_signed_query(r->app->alipay_app_key, p, n))) {
+    if (!biz || !(query = alipay_signed_query(r->app->alipay->app_key, p, n))) {
         req_fail(r, 500, "payment", "cannot sign the pay request");
         goto out;
     }
@@ -109,106 +107,44 @@ out:
     free(query);
 }
 
-/* What one trade query came to. */
+/* What a check answers: res 3 paid, 4 failed, 5 waiting, with a reason
+ * (static text). */
 struct verdict {
-    int res;            /* 3 paid, 4 failed, 5 waiting */
-    const char *reason; /* static */
-    char trade_no[129];
+    int res;
+    const char *reason;
 };
 
-/* Asks the gateway about the order and judges the answer. */
-static void query_trade(struct df_req *r, const struct pay_order *o, struct verdict *v) {
-    const struct df_config *c = &r->app->cfg;
-    struct alipay_param p[10];
-    struct http_answer a = {0};
-    cJSON *resp = NULL;
-    char ts[20], err[256], *biz = NULL, *query = NULL;
-    int64_t cents;
-    *v = (struct verdict){.res = 4, .reason = "gateway_error"};
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "out_trade_no", o->id);
-    biz = cJSON_PrintUnformatted(b);
-    cJSON_Delete(b);
-    size_t n = alipay_common_params(c, p, "alipay.trade.query", biz, ts);
-    if (!biz || !(query = alipay_signed_query(r->app->alipay_app_key, p, n))) {
-        df_log("order check %s: cannot sign the query", o->id);
-        goto out;
-    }
-    if (http_post_form(c->alipay_gateway, query, c->alipay_timeout_ms, &a, err, sizeof(err)) < 0) {
-        df_log("order check %s: gateway: %s", o->id, err);
-        v->reason = "gateway_unavailable";
-        goto out;
-    }
-    enum alipay_verdict av = alipay_verify_response(r->app->alipay_key, a.body, a.len, "alipay.trade.query", &resp);
-    if (av == ALIPAY_BAD_SIGN || av == ALIPAY_MALFORMED) {
-        df_log("order check %s: gateway answer (HTTP %ld) %s: refused", o->id, a.status,
-               av == ALIPAY_BAD_SIGN ? "with a bad signature" : "unreadable");
-        v->reason = av == ALIPAY_BAD_SIGN ? "bad_signature" : "gateway_error";
-        goto out;
-    }
-    const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "code"));
-    const char *sub = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "sub_code"));
-    if (av == ALIPAY_ERROR || !code) {
-        df_log("order check %s: gateway error %s %s", o->id, code ? code : "-", sub ? sub : "");
-        goto out;
-    }
-    if (strcmp(code, "40004") == 0 && sub && strcmp(sub, "ACQ.TRADE_NOT_EXIST") == 0) {
-        *v = (struct verdict){.res = 5, .reason = "not_paid"}; /* the buyer has not opened the cashier yet */
-        goto out;
-    }
-    if (strcmp(code, "10000") != 0) {
-        df_log("order check %s: gateway answered %s %s", o->id, code, sub ? sub : "");
-        goto out;
-    }
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "trade_status"));
-    const char *out_no = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "out_trade_no"));
-    const char *trade_no = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "trade_no"));
-    const char *total = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp, "total_amount"));
-    if (!status || !out_no || strcmp(out_no, o->id) != 0) {
-        df_log("order check %s: the answer is about another trade", o->id);
-        goto out;
-    }
-    if (strcmp(status, "WAIT_BUYER_PAY") == 0) {
-        *v = (struct verdict){.res = 5, .reason = "not_paid"};
-    } else if (strcmp(status, "TRADE_SUCCESS") == 0 || strcmp(status, "TRADE_FINISHED") == 0) {
-        if (!total || alipay_amount(total, &cents) < 0 || cents != o->amount || !trade_no || !*trade_no ||
-            strlen(trade_no) > 128) {
-            df_log("order check %s: paid %s, but the order is %lld cents: refused", o->id, total ? total : "-",
-                   (long long)o->amount);
-            v->reason = "amount_mismatch";
-            goto out;
-        }
-        v->res = 3;
-        v->reason = "paid";
-        snprintf(v->trade_no, sizeof(v->trade_no), "%s", trade_no);
-    } else {
-        df_log("order check %s: trade %s", o->id, status);
-        v->reason = strcmp(status, "TRADE_CLOSED") == 0 ? "trade_closed" : "gateway_error";
-    }
-out:
-    cJSON_Delete(resp);
-    free(a.body);
-    free(biz);
-    free(query);
-}
+/* What each answer of the trade query comes to. */
+static const struct verdict trade_verdicts[ALIPAY_TRADE_STATES] = {
+    [ALIPAY_TRADE_PAID] = {3, "paid"},
+    [ALIPAY_TRADE_WAITING] = {5, "not_paid"},
+    [ALIPAY_TRADE_NOT_EXIST] = {5, "not_paid"},
+    [ALIPAY_TRADE_CLOSED] = {4, "trade_closed"},
+    [ALIPAY_TRADE_WRONG_AMOUNT] = {4, "amount_mismatch"},
+    [ALIPAY_TRADE_BAD_SIGN] = {4, "bad_signature"},
+    [ALIPAY_TRADE_UNREACHABLE] = {4, "gateway_unavailable"},
+    [ALIPAY_TRADE_ERROR] = {4, "gateway_error"},
+};
 
 static void answer_check(struct df_req *r, int res, const char *reason) {
     if (res == 3)
-        resp_res_ok(r, 3, "支付成功");
+        resp_res_ok(r, 3, PAY_PAID_MSG);
     else
-        resp_res_reason(r, res, res == 5 ? "等待支付" : "支付失败", reason);
+        resp_res_reason(r, res, res == 5 ? PAY_WAITING_MSG : PAY_FAILED_MSG, reason);
 }
 
-/* The answer a recent query left for this order: 1 answered, 0 none. */
-static int answer_cached(struct df_req *r, const char *key) {
+/* The answer a recent query left for this order: STEP_ANSWERED with it,
+ * STEP_OK when there is none. */
+static enum step answer_cached(struct df_req *r, const char *key) {
     redisReply *rep = rds_cmd(r, "GET %s", key);
     int res;
     char reason[32];
-    if (!rep || rep->type != REDIS_REPLY_STRING || sscanf(rep->str, "%d %31s", &res, reason) != 2 ||
-        (res != 4 && res != 5))
-        return 0;
+    if (!rep)
+        return STEP_FAILED;
+    if (rep->type != REDIS_REPLY_STRING || sscanf(rep->str, "%d %31s", &res, reason) != 2 || (res != 4 && res != 5))
+        return STEP_OK;
     answer_check(r, res, arena_strdup(&r->arena, reason));
-    return 1;
+    return STEP_ANSWERED;
 }
 
 /* This worker already lends dailyfresh-alipay-max-calls threads to the
@@ -220,41 +156,52 @@ static void answer_busy(struct df_req *r, const char *lock) {
     answer_check(r, 5, "busy");
 }
 
+/* Asks the gateway, within the worker's bound on calls in flight (taken
+ * by the caller), and judges the answer for this order. */
+static struct verdict query_trade(struct df_req *r, const struct pay_order *o, char *trade_no, size_t trade_no_size) {
+    struct alipay_trade_result t;
+    alipay_trade_query(&r->app->cfg, r->app->alipay, o->id, o->amount, &t);
+    if (t.why[0])
+        df_log("order check %s: %s", o->id, t.why);
+    snprintf(trade_no, trade_no_size, "%s", t.trade_no);
+    return trade_verdicts[t.trade];
+}
+
 void order_check(struct df_req *r) {
     struct pay_order o;
-    struct verdict v;
-    if (own_alipay_order(r, &o) <= 0)
-        goto out;
-    if (o.status >= ORDER_UNSENT && o.status <= ORDER_FINISHED) {
+    char trade_no[ALIPAY_TRADE_NO_MAX + 1];
+    if (own_alipay_order(r, &o) != STEP_OK)
+        return;
+    if (pay_status_paid(o.status)) {
         answer_check(r, 3, NULL);
-        goto out;
+        return;
     }
     if (o.status != ORDER_UNPAID) {
         answer_check(r, 4, "cancelled");
-        goto out;
+        return;
     }
     const char *lock = arena_printf(&r->arena, "alipay_check_lock_%s", o.id);
     const char *last = arena_printf(&r->arena, "alipay_check_%s", o.id);
     redisReply *rep = rds_cmd(r, "SET %s 1 NX PX %ld", lock, r->app->cfg.alipay_timeout_ms + 1000);
     if (!rep)
-        goto out;
+        return;
     if (rep->type != REDIS_REPLY_STATUS) { /* another poll asks the gateway right now */
-        if (!answer_cached(r, last) && r->fail_status == 0)
+        if (answer_cached(r, last) == STEP_OK)
             answer_check(r, 5, "checking");
-        goto out;
+        return;
     }
     if (!http_gate_enter(&r->app->alipay_calls, (int)r->app->cfg.alipay_max_calls)) {
         answer_busy(r, lock);
-        goto out;
+        return;
     }
-    query_trade(r, &o, &v);
+    struct verdict v = query_trade(r, &o, trade_no, sizeof(trade_no));
     http_gate_leave(&r->app->alipay_calls);
     if (v.res == 3) {
-        enum paid p = order_mark_paid(r, o.id, v.trade_no, o.amount);
+        enum paid p = order_mark_paid(r, o.id, trade_no, o.amount);
         if (p == PAID_FAILED)
-            goto out;
+            return;
         if (p == PAID_CANCELLED)
-            v = (struct verdict){.res = 4, .reason = "cancelled"};
+            v = (struct verdict){4, "cancelled"};
     }
     /* the next query no sooner than a second from now */
     const char *value = arena_printf(&r->arena, "%d %s", v.res, v.reason);
@@ -262,6 +209,4 @@ void order_check(struct df_req *r) {
         rds_append(r, "PEXPIRE %s 1000", lock) < 0 || !rds_reply(r) || !rds_reply(r))
         req_fail_clear(r); /* the answer below stands; the keys expire on their own */
     answer_check(r, v.res, v.reason);
-out:
-    return;
 }

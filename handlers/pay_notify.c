@@ -14,7 +14,6 @@
 
 #include "handlers.h"
 #include "log.h"
-#include "order.h"
 #include "pay.h"
 
 /* The fields as the verifier takes them; *n is how many. */
@@ -41,11 +40,11 @@ static int apply_notify(struct df_req *r, const char **why) {
     int rc;
     size_t n;
     struct alipay_param *p = alipay_fields(r, &r->body, &n);
-    if (!app->alipay_key) {
+    if (!app->alipay) {
         *why = "payment is off";
         return 0;
     }
-    if (!alipay_verify_notify(app->alipay_key, p, n)) {
+    if (!alipay_verify_notify(app->alipay->alipay_key, p, n)) {
         *why = "bad signature";
         return 0;
     }
@@ -69,7 +68,7 @@ static int apply_notify(struct df_req *r, const char **why) {
     }
     if (!status || (strcmp(status, "TRADE_SUCCESS") != 0 && strcmp(status, "TRADE_FINISHED") != 0))
         return 1; /* WAIT_BUYER_PAY, TRADE_CLOSED: acknowledged, nothing to do */
-    if (!trade_no || !*trade_no || strlen(trade_no) > 128) {
+    if (!trade_no || !*trade_no || strlen(trade_no) > ALIPAY_TRADE_NO_MAX) {
         *why = "no trade_no";
         return 0;
     }
@@ -103,25 +102,15 @@ void order_return(struct df_req *r) {
     int rc;
     struct alipay_param *p = alipay_fields(r, &r->query, &n);
     const char *id = params_get(&r->query, "out_trade_no");
-    if (!r->app->alipay_key || !alipay_verify_notify(r->app->alipay_key, p, n) || !id ||
+    if (!r->app->alipay || !alipay_verify_notify(r->app->alipay->alipay_key, p, n) || !id ||
         !order_id_valid(id, strlen(id))) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "res", 4);
-        cJSON_AddStringToObject(e, "errmsg", "支付失败");
-        cJSON_AddStringToObject(e, "reason", "bad_signature");
-        resp_json(r, 200, e);
-        goto out;
+        resp_res_reason(r, 4, PAY_FAILED_MSG, "bad_signature");
+        return;
     }
     if ((rc = pay_order_find(r, id, 0, &o)) < 0)
-        goto out;
-    int paid = rc > 0 && o.status >= ORDER_UNSENT && o.status <= ORDER_FINISHED;
-    cJSON *a = paid ? resp_res_ok(r, 3, "支付成功") : cJSON_CreateObject();
-    if (!paid) {
-        cJSON_AddNumberToObject(a, "res", 5);
-        cJSON_AddStringToObject(a, "errmsg", "等待支付");
-        resp_json(r, 200, a);
-    }
+        return;
+    /* borrowed: the answer is the request's */
+    cJSON *a = rc > 0 && pay_status_paid(o.status) ? resp_res_ok(r, 3, PAY_PAID_MSG)
+                                                    : resp_res_reason(r, 5, PAY_WAITING_MSG, NULL);
     cJSON_AddStringToObject(a, "order_id", id);
-out:
-    return;
 }

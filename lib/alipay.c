@@ -1,5 +1,6 @@
-/* Alipay RSA2: key loading, signing, the string-to-sign, signed queries and
- * verification of gateway answers and notifies (../docs/payment.md). */
+/* Alipay RSA2: key loading, signing, the string-to-sign, signed queries,
+ * verification of gateway answers and notifies, and trade query verdicts
+ * (../docs/payment.md). */
 #include "alipay.h"
 
 #include <curl/curl.h>
@@ -8,12 +9,16 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "mem.h"
+#include "money.h"
 
 /* A key file is a few KB at most; anything far larger is the wrong file. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -145,6 +150,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u) {
     return -1;
 }
 
+/* Reads one key from PEM text: pem_private or pem_public. */
+typedef EVP_PKEY *pem_reader(const char *pem, int *encrypted);
+
 static EVP_PKEY *pem_private(const char *pem, int *encrypted) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, encrypted) : NULL;
@@ -152,7 +160,7 @@ static EVP_PKEY *pem_private(const char *pem, int *encrypted) {
     return k;
 }
 
-static EVP_PKEY *pem_public(const char *pem) {
+static EVP_PKEY *pem_public(const char *pem, int *encrypted) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
@@ -190,58 +198,63 @@ static const char *trim(const char *s, size_t *n) {
     return s;
 }
 
+/* A key from PEM text, or from the bare base64 the console shows, armoured
+ * with each of labels (NULL-terminated) in turn until one reads. */
+static EVP_PKEY *key_from_text(const char *text, size_t len, pem_reader *read, const char *const *labels,
+                               int *encrypted) {
+    EVP_PKEY *k = NULL;
+    size_t n = len;
+    const char *body = trim(text, &n);
+    if (strstr(text, "-----BEGIN"))
+        return read(text, encrypted);
+    if (!looks_bare_b64(body, n))
+        return NULL;
+    for (size_t i = 0; !k && labels[i]; i++) {
+        char *pem = pem_wrap(body, n, labels[i]);
+        k = read(pem, encrypted);
+        free(pem);
+    }
+    return k;
+}
+
+/* the console's one-line private key: PKCS#8, or PKCS#1 ("non-Java") */
+static const char *const private_labels[] = {"PRIVATE KEY", "RSA PRIVATE KEY", NULL};
+static const char *const public_labels[] = {"PUBLIC KEY", NULL};
+
+/* k when it is an RSA2 key, else NULL with the reason in err (unreadable
+ * when there is no k at all). Takes k. */
+static EVP_PKEY *usable_key(EVP_PKEY *k, const char *what, const char *where, const char *unreadable, char *err,
+                            size_t errlen) {
+    if (!k) {
+        snprintf(err, errlen, "%s %s: %s", what, where, unreadable);
+        return NULL;
+    }
+    return check_rsa(k, what, where, err, errlen);
+}
+
 EVP_PKEY *alipay_load_private_key(const char *path, char *err, size_t errlen) {
     static const char what[] = "alipay app private key";
     EVP_PKEY *k = NULL;
-    char *pem = NULL;
     size_t len = 0;
     int encrypted = 0;
     char *data = read_key_file(what, path, &len, err, errlen);
-    if (!data)
-        goto out;
-    size_t n = len;
-    const char *body = trim(data, &n);
-    if (strstr(data, "-----BEGIN")) {
-        k = pem_private(data, &encrypted);
-    } else if (looks_bare_b64(body, n)) {
-        /* the console's one-line form: PKCS#8, or PKCS#1 ("non-Java") */
-        pem = pem_wrap(body, n, "PRIVATE KEY");
-        k = pem_private(pem, &encrypted);
-        if (!k) {
-            free(pem);
-            pem = pem_wrap(body, n, "RSA PRIVATE KEY");
-            k = pem_private(pem, &encrypted);
-        }
+    if (data) {
+        EVP_PKEY *read = key_from_text(data, len, pem_private, private_labels, &encrypted);
+        k = usable_key(read, what, path,
+                       encrypted ? "encrypted with a passphrase, which is not supported"
+                                 : "not a PEM private key (PKCS#8 or PKCS#1)",
+                       err, errlen);
     }
-    if (!k) {
-        snprintf(err, errlen, "%s %s: %s", what, path,
-                 encrypted ? "encrypted with a passphrase, which is not supported"
-                           : "not a PEM private key (PKCS#8 or PKCS#1)");
-        goto out;
-    }
-    k = check_rsa(k, what, path, err, errlen);
-out:
     /* a failed parse leaves errors queued for this thread; they would
      * confuse the next OpenSSL caller (TLS) that looks at the queue */
     ERR_clear_error();
-    free(pem);
     free(data);
     return k;
 }
 
-/* A public key from PEM text, or from the bare base64 of one. */
 static EVP_PKEY *public_from_text(const char *text, size_t len) {
-    EVP_PKEY *k = NULL;
-    size_t n = len;
-    const char *body = trim(text, &n);
-    if (strstr(text, "-----BEGIN")) {
-        k = pem_public(text);
-    } else if (looks_bare_b64(body, n)) {
-        char *pem = pem_wrap(body, n, "PUBLIC KEY");
-        k = pem_public(pem);
-        free(pem);
-    }
-    return k;
+    int encrypted = 0;
+    return key_from_text(text, len, pem_public, public_labels, &encrypted);
 }
 
 EVP_PKEY *alipay_load_public_key(const char *path_or_base64, char *err, size_t errlen) {
@@ -256,24 +269,12 @@ EVP_PKEY *alipay_load_public_key(const char *path_or_base64, char *err, size_t e
         /* the key itself stays out of the error line; its length is enough
          * to tell which setting was meant */
         snprintf(where, sizeof(where), "(bare base64, %zu characters)", len);
-        k = public_from_text(path_or_base64, len);
-        if (!k) {
-            snprintf(err, errlen, "%s %s: not the base64 of an X.509 SubjectPublicKeyInfo", what, where);
-            goto out;
-        }
-        k = check_rsa(k, what, where, err, errlen);
-        goto out;
+        k = usable_key(public_from_text(path_or_base64, len), what, where,
+                       "not the base64 of an X.509 SubjectPublicKeyInfo", err, errlen);
+    } else if ((data = read_key_file(what, path_or_base64, &len, err, errlen))) {
+        k = usable_key(public_from_text(data, len), what, path_or_base64,
+                       "not a PEM public key (X.509 SubjectPublicKeyInfo)", err, errlen);
     }
-    data = read_key_file(what, path_or_base64, &len, err, errlen);
-    if (!data)
-        goto out;
-    k = public_from_text(data, len);
-    if (!k) {
-        snprintf(err, errlen, "%s %s: not a PEM public key (X.509 SubjectPublicKeyInfo)", what, path_or_base64);
-        goto out;
-    }
-    k = check_rsa(k, what, path_or_base64, err, errlen);
-out:
     ERR_clear_error();
     free(data);
     return k;
@@ -281,7 +282,7 @@ out:
 
 /* ---- RSA2 -------------------------------------------------------------- */
 
-char *sign_rsa2(EVP_PKEY *key, const char *data, size_t len) {
+char *alipay_sign_rsa2(EVP_PKEY *key, const char *data, size_t len) {
     char *out = NULL;
     unsigned char *sig = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -303,7 +304,7 @@ out:
     return out;
 }
 
-int verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64) {
+int alipay_verify_rsa2(EVP_PKEY *key, const char *data, size_t len, const char *sign_b64) {
     int ok = 0;
     size_t siglen = 0;
     EVP_MD_CTX *ctx = NULL;
@@ -395,7 +396,7 @@ char *alipay_signed_query(EVP_PKEY *app_key, const struct alipay_param *p, size_
     size_t k;
     const struct alipay_param **v = signed_params(p, n, 0, &k);
     char *s = join_raw(v, k);
-    sign = sign_rsa2(app_key, s, strlen(s));
+    sign = alipay_sign_rsa2(app_key, s, strlen(s));
     if (!sign)
         goto out;
     for (size_t i = 0; i < k; i++) {
@@ -547,7 +548,7 @@ enum alipay_verdict alipay_verify_response(EVP_PKEY *alipay_key, const char *bod
     }
     /* the sign is read through the JSON parser ("\/" is '/'), while the
      * signed bytes are the response object exactly as it was received */
-    if (!verify_rsa2(alipay_key, span, span_len, sign->valuestring)) {
+    if (!alipay_verify_rsa2(alipay_key, span, span_len, sign->valuestring)) {
         v = ALIPAY_BAD_SIGN;
         goto out;
     }
@@ -593,9 +594,132 @@ int alipay_verify_notify(EVP_PKEY *alipay_key, const struct alipay_param *p, siz
         if (!strcmp(v[i - 1]->key, v[i]->key))
             goto out;
     s = join_raw(v, k);
-    ok = verify_rsa2(alipay_key, s, strlen(s), sign);
+    ok = alipay_verify_rsa2(alipay_key, s, strlen(s), sign);
 out:
     free(s);
     free(v);
     return ok;
+}
+
+/* ---- the common parameters, amounts ----------------------------------------- */
+
+size_t alipay_common_params(const struct df_config *c, struct alipay_param *p, const char *method,
+                            const char *biz_content, char *timestamp) {
+    /* Alipay wants Beijing time, whatever the server's zone */
+    time_t now = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(timestamp, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    size_t n = 0;
+    p[n++] = (struct alipay_param){"app_id", c->alipay_app_id};
+    p[n++] = (struct alipay_param){"method", method};
+    p[n++] = (struct alipay_param){"charset", "utf-8"};
+    p[n++] = (struct alipay_param){"sign_type", "RSA2"};
+    p[n++] = (struct alipay_param){"timestamp", timestamp};
+    p[n++] = (struct alipay_param){"version", "1.0"};
+    p[n++] = (struct alipay_param){"biz_content", biz_content};
+    return n;
+}
+
+int alipay_amount(const char *s, int64_t *cents) {
+    size_t len = s ? strlen(s) : 0;
+    if (len < 4 || s[len - 3] != '.' || s[0] == '-')
+        return -1;
+    return money_parse(s, cents);
+}
+
+/* ---- trade queries -------------------------------------------------------- */
+
+#define TRADE_QUERY "alipay.trade.query"
+
+__attribute__((format(printf, 3, 4))) static enum alipay_trade judged(struct alipay_trade_result *t,
+                                                                      enum alipay_trade trade, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->why, sizeof(t->why), fmt, ap);
+    va_end(ap);
+    return t->trade = trade;
+}
+
+static const char *member(const cJSON *o, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* TRADE_SUCCESS / TRADE_FINISHED: paid, if of the amount asked. */
+static enum alipay_trade judge_paid(const cJSON *resp, int64_t amount, struct alipay_trade_result *t) {
+    const char *total = member(resp, "total_amount"), *trade_no = member(resp, "trade_no");
+    int64_t cents = -1;
+    if (!total || alipay_amount(total, &cents) < 0)
+        cents = -1;
+    t->amount = cents;
+    if (cents < 0 || cents != amount || !trade_no || !*trade_no || strlen(trade_no) > ALIPAY_TRADE_NO_MAX)
+        return judged(t, ALIPAY_TRADE_WRONG_AMOUNT, "paid %s, but the order is %lld cents: refused",
+                      total ? total : "-", (long long)amount);
+    snprintf(t->trade_no, sizeof(t->trade_no), "%s", trade_no);
+    return t->trade = ALIPAY_TRADE_PAID;
+}
+
+/* A verified answer (or an unsigned error) read for what it says. */
+static enum alipay_trade judge_response(enum alipay_verdict av, const cJSON *resp, long http_status,
+                                        const char *out_trade_no, int64_t amount, struct alipay_trade_result *t) {
+    if (av == ALIPAY_BAD_SIGN || av == ALIPAY_MALFORMED)
+        return judged(t, av == ALIPAY_BAD_SIGN ? ALIPAY_TRADE_BAD_SIGN : ALIPAY_TRADE_ERROR,
+                      "gateway answer (HTTP %ld) %s: refused", http_status,
+                      av == ALIPAY_BAD_SIGN ? "with a bad signature" : "unreadable");
+    const char *code = member(resp, "code"), *sub = member(resp, "sub_code");
+    if (av == ALIPAY_ERROR || !code)
+        return judged(t, ALIPAY_TRADE_ERROR, "gateway error %s %s", code ? code : "-", sub ? sub : "");
+    if (strcmp(code, "40004") == 0 && sub && strcmp(sub, "ACQ.TRADE_NOT_EXIST") == 0)
+        return t->trade = ALIPAY_TRADE_NOT_EXIST;
+    if (strcmp(code, "10000") != 0)
+        return judged(t, ALIPAY_TRADE_ERROR, "gateway answered %s %s", code, sub ? sub : "");
+    const char *status = member(resp, "trade_status"), *out_no = member(resp, "out_trade_no");
+    if (!status || !out_no || strcmp(out_no, out_trade_no) != 0)
+        return judged(t, ALIPAY_TRADE_ERROR, "the answer is about another trade");
+    if (strcmp(status, "WAIT_BUYER_PAY") == 0)
+        return t->trade = ALIPAY_TRADE_WAITING;
+    if (strcmp(status, "TRADE_SUCCESS") == 0 || strcmp(status, "TRADE_FINISHED") == 0)
+        return judge_paid(resp, amount, t);
+    return judged(t, strcmp(status, "TRADE_CLOSED") == 0 ? ALIPAY_TRADE_CLOSED : ALIPAY_TRADE_ERROR, "trade %s",
+                  status);
+}
+
+static void trade_result_init(struct alipay_trade_result *t) {
+    t->trade = ALIPAY_TRADE_ERROR;
+    t->trade_no[0] = '\0';
+    t->amount = -1;
+    t->why[0] = '\0';
+}
+
+enum alipay_trade alipay_trade_answer(EVP_PKEY *alipay_key, const char *body, size_t len, long http_status,
+                                      const char *out_trade_no, int64_t amount, struct alipay_trade_result *t) {
+    cJSON *resp = NULL;
+    trade_result_init(t);
+    enum alipay_verdict av = alipay_verify_response(alipay_key, body, len, TRADE_QUERY, &resp);
+    judge_response(av, resp, http_status, out_trade_no, amount, t);
+    cJSON_Delete(resp);
+    return t->trade;
+}
+
+enum alipay_trade alipay_trade_query(const struct df_config *c, const struct alipay_keys *k, const char *out_trade_no,
+                                     int64_t amount, struct alipay_trade_result *t) {
+    struct alipay_param p[8];
+    struct http_answer a = {0};
+    char ts[20], err[256], *query = NULL;
+    trade_result_init(t);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "out_trade_no", out_trade_no);
+    char *biz = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    size_t n = alipay_common_params(c, p, TRADE_QUERY, biz, ts);
+    if (!biz || !(query = alipay_signed_query(k->app_key, p, n)))
+        judged(t, ALIPAY_TRADE_ERROR, "cannot sign the query");
+    else if (http_post_form(c->alipay_gateway, query, c->alipay_timeout_ms, &a, err, sizeof(err)) < 0)
+        judged(t, ALIPAY_TRADE_UNREACHABLE, "gateway: %s", err);
+    else
+        alipay_trade_answer(k->alipay_key, a.body, a.len, a.status, out_trade_no, amount, t);
+    free(a.body);
+    free(query);
+    free(biz);
+    return t->trade;
 }

@@ -20,7 +20,7 @@ static int parse_locking(struct df_config *c, char *err, size_t errlen) {
     return -1;
 }
 
-int parse_long(const char *s, long min, long max, long *out) {
+int config_parse_long(const char *s, long min, long max, long *out) {
     char *end;
     if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
         return -1;
@@ -40,7 +40,7 @@ static int load_str(char **dst, const char *raw, const char *def) {
 static int load_int(long *dst, const char *raw, const char *def, long min, long max, const char *name, char *err,
                     size_t errlen) {
     const char *s = raw ? raw : def;
-    if (parse_long(s, min, max, dst) < 0) {
+    if (config_parse_long(s, min, max, dst) < 0) {
         snprintf(err, errlen, "%s: '%s' is not a whole number from %ld to %ld", name, s, min, max);
         return -1;
     }
@@ -60,7 +60,7 @@ static int parse_redis_addr(struct df_config *c, char *err, size_t errlen) {
     }
     const char *colon = strrchr(a, ':');
     long port;
-    if (!colon || colon == a || parse_long(colon + 1, 1, 65535, &port) < 0) {
+    if (!colon || colon == a || config_parse_long(colon + 1, 1, 65535, &port) < 0) {
         snprintf(err, errlen, "dailyfresh-redis: '%s' is not host:port or unix:/path", a);
         return -1;
     }

@@ -35,6 +35,6 @@ struct df_config_raw {
 int config_load(struct df_config *c, const struct df_config_raw *raw, int threads, char *err, size_t errlen);
 void config_free(struct df_config *c);
 /* Strict integer parse: the whole string, base 10, within [min, max]. */
-int parse_long(const char *s, long min, long max, long *out);
+int config_parse_long(const char *s, long min, long max, long *out);
 
 #endif

@@ -20,7 +20,8 @@ int csrf_token_valid(const char *t) {
 
 int csrf_check(const struct df_req *r) {
     const char *cookie = req_cookie(r, CSRF_COOKIE);
-    const char *sent = r->csrf_header ? r->csrf_header : params_get(&r->body, CSRF_FIELD);
+    const char *header = req_header(r, CSRF_HEADER);
+    const char *sent = header ? header : params_get(&r->body, CSRF_FIELD);
     if (!csrf_token_valid(cookie) || !sent)
         return -1;
     return secure_streq(cookie, sent) ? 0 : -1;

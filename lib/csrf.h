@@ -7,6 +7,7 @@
 
 #define CSRF_COOKIE "csrftoken"
 #define CSRF_FIELD "csrfmiddlewaretoken"
+#define CSRF_HEADER "X-CSRFToken"
 
 /* 0 when the request carries a well-formed cookie and the same token. */
 int csrf_check(const struct df_req *r);

@@ -184,6 +184,19 @@ static int json_scalar(struct arena *a, const cJSON *v, const char **out) {
     return 0;
 }
 
+/* key=v when v is a scalar (anything else is skipped); -1 when v cannot be
+ * carried or the map is full. */
+static int add_json_scalar(struct arena *a, struct params *p, const char *key, const cJSON *v) {
+    const char *val;
+    int rc = json_scalar(a, v, &val);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (p->count >= PARAMS_MAX)
+        return -1;
+    params_add(a, p, key, strlen(key), val, strlen(val));
+    return 0;
+}
+
 static void json_delete(void *root) {
     cJSON_Delete(root);
 }
@@ -218,30 +231,16 @@ int json_params_parse(struct arena *a, struct params *p, const char *s, size_t l
         return -1;
     const cJSON *item;
     cJSON_ArrayForEach(item, root) {
-        const char *val;
         if (!item->string)
             continue;
         if (cJSON_IsArray(item)) {
             const cJSON *el;
             cJSON_ArrayForEach(el, item) {
-                int rc = json_scalar(a, el, &val);
-                if (rc < 0)
+                if (add_json_scalar(a, p, item->string, el) < 0)
                     return -1;
-                if (rc == 0) {
-                    if (p->count >= PARAMS_MAX)
-                        return -1;
-                    params_add(a, p, item->string, strlen(item->string), val, strlen(val));
-                }
             }
-            continue;
-        }
-        int rc = json_scalar(a, item, &val);
-        if (rc < 0)
+        } else if (add_json_scalar(a, p, item->string, item) < 0) {
             return -1;
-        if (rc == 0) {
-            if (p->count >= PARAMS_MAX)
-                return -1;
-            params_add(a, p, item->string, strlen(item->string), val, strlen(val));
         }
     }
     return 0;

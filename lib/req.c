@@ -14,6 +14,7 @@ void req_init(struct df_req *r, struct df_app *app) {
     params_init(&r->query);
     params_init(&r->body);
     params_init(&r->cookies);
+    params_init(&r->headers);
 }
 
 int req_rounds(struct df_req *r, struct df_app *app, const char *what, int rounds, int batch,
@@ -93,6 +94,36 @@ size_t req_param_list(struct df_req *r, const char *key, const char **out, size_
 
 const char *req_cookie(const struct df_req *r, const char *name) {
     return params_get(&r->cookies, name);
+}
+
+/* A character of a header name as it is stored. */
+static char header_char(char c) {
+    if (c == '_')
+        return '-';
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+void req_header_add(struct df_req *r, const char *name, size_t name_len, const char *value, size_t value_len) {
+    char *key = arena_strndup(&r->arena, name, name_len);
+    for (size_t i = 0; i < name_len; i++)
+        key[i] = header_char(key[i]);
+    params_add(&r->arena, &r->headers, key, name_len, value, value_len);
+}
+
+static int header_is(const char *stored, const char *name) {
+    while (*stored && header_char(*name) == *stored) {
+        stored++;
+        name++;
+    }
+    return !*stored && !*name;
+}
+
+const char *req_header(const struct df_req *r, const char *name) {
+    const char *v = NULL;
+    for (const struct param *e = r->headers.head; e; e = e->next)
+        if (header_is(e->key, name))
+            v = e->val;
+    return v;
 }
 
 void req_fail(struct df_req *r, int status, const char *what, const char *detail) {

@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -21,13 +20,14 @@
 #include "pool.h"
 #include "router.h"
 
+struct alipay_keys; /* alipay.h */
+
 struct df_app {
     struct df_config cfg;
     struct pool redis;
     struct pool mysql;
     /* loaded once in the master; NULL when payment is off (no app id) */
-    EVP_PKEY *alipay_app_key; /* signs our requests */
-    EVP_PKEY *alipay_key;     /* Alipay's public key: verifies its answers */
+    const struct alipay_keys *alipay;
     struct http_gate alipay_calls; /* the worker's gateway calls in flight (dailyfresh-alipay-max-calls) */
 };
 
@@ -41,10 +41,9 @@ struct df_req {
     const char *path;
     size_t path_len;
     const char *content_type; /* "" when absent */
-    const char *csrf_header;  /* X-CSRFToken, NULL when absent */
-    const char *idempotency_header; /* Idempotency-Key, NULL when absent */
     const char *remote_addr;
     struct params query, body, cookies;
+    struct params headers; /* see req_header_add */
     struct route_match match;
 
     /* response */
@@ -99,6 +98,15 @@ const char *req_param(const struct df_req *r, const char *key);
 /* A list parameter: repeated keys and comma-separated values both count. */
 size_t req_param_list(struct df_req *r, const char *key, const char **out, size_t max);
 const char *req_cookie(const struct df_req *r, const char *name);
+
+/* Request headers. The plugin adds every HTTP_* variable uWSGI passes,
+ * without the prefix ("X_CSRFTOKEN"); the name is stored once in the one
+ * spelling kept here, lower case with '-' ("x-csrftoken"). As many as the
+ * request carried: uWSGI's buffer-size bounds them, the arena holds them. */
+void req_header_add(struct df_req *r, const char *name, size_t name_len, const char *value, size_t value_len);
+/* A header by name in any case, with '-' or '_' ("X-CSRFToken"): the last
+ * one when it came more than once (as uWSGI's own lookup); NULL when absent. */
+const char *req_header(const struct df_req *r, const char *name);
 
 /* Records a backend failure: status 503 (unavailable) or 500; logs msg. */
 void req_fail(struct df_req *r, int status, const char *what, const char *detail);

@@ -66,6 +66,11 @@ const char *session_key(struct df_req *r) {
     return sid_valid(sid) ? arena_printf(&r->arena, "session_%s", sid) : NULL;
 }
 
+void session_set_user(struct df_req *r, long long uid) {
+    r->user_checked = 1;
+    r->user_id = uid;
+}
+
 int session_user(struct df_req *r, long long *uid) {
     if (r->user_checked) {
         *uid = r->user_id;
@@ -80,8 +85,7 @@ int session_user(struct df_req *r, long long *uid) {
         if (rep->type == REDIS_REPLY_STRING && (rds_reply_ll(rep, &id) < 0 || id < 0))
             id = 0;
     }
-    r->user_checked = 1;
-    r->user_id = id;
+    session_set_user(r, id);
     *uid = id;
     return 0;
 }
@@ -128,8 +132,7 @@ int session_start(struct df_req *r, long long uid, int remember) {
     if (!rds_eval(r, &start_script, 3, 6, argv))
         return -1;
     resp_cookie(r, SESSION_COOKIE, sid, remember ? ttl : 0, 1);
-    r->user_checked = 1;
-    r->user_id = uid;
+    session_set_user(r, uid);
     return 0;
 }
 
@@ -137,7 +140,6 @@ int session_end(struct df_req *r) {
     if (session_drop(r, req_cookie(r, SESSION_COOKIE)) < 0)
         return -1;
     resp_cookie(r, SESSION_COOKIE, "", -1, 1);
-    r->user_checked = 1;
-    r->user_id = 0;
+    session_set_user(r, 0);
     return 0;
 }

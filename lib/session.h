@@ -16,6 +16,10 @@ const char *session_key(struct df_req *r);
 /* The logged-in user's id in *uid (0: anonymous). -1: Redis failed (the
  * failure is recorded: the answer is 503, never "logged out"). */
 int session_user(struct df_req *r, long long *uid);
+/* Records the request's user (0: anonymous), so that session_user answers
+ * it without asking Redis again: for a caller that resolved the session in
+ * a script of its own (the cart's). */
+void session_set_user(struct df_req *r, long long uid);
 /* For endpoints that need a login: 1 logged in (*uid set); 0 anonymous,
  * answered {"res": 0, "errmsg": msg}; -1 backend failure. */
 int session_require(struct df_req *r, long long *uid, const char *msg);

@@ -28,6 +28,7 @@ struct uwsgi_plugin dailyfresh_plugin;
 
 static struct df_config_raw raw;
 static struct df_app app;
+static struct alipay_keys alipay_keys; /* app.alipay once both are loaded */
 static struct df_req *reqs; /* one per core, indexed by wsgi_req->async_id */
 static int pools_ready;
 
@@ -97,14 +98,15 @@ static int load_payment_keys(char *err, size_t errlen) {
         return -1;
     }
     char why[400];
-    if (!(app.alipay_app_key = alipay_load_private_key(c->alipay_app_private_key, why, sizeof(why)))) {
+    if (!(alipay_keys.app_key = alipay_load_private_key(c->alipay_app_private_key, why, sizeof(why)))) {
         snprintf(err, errlen, "dailyfresh-alipay-app-private-key: %s", why);
         return -1;
     }
-    if (!(app.alipay_key = alipay_load_public_key(c->alipay_public_key, why, sizeof(why)))) {
+    if (!(alipay_keys.alipay_key = alipay_load_public_key(c->alipay_public_key, why, sizeof(why)))) {
         snprintf(err, errlen, "dailyfresh-alipay-public-key: %s", why);
         return -1;
     }
+    app.alipay = &alipay_keys;
     uwsgi_log("dailyfresh: payment through %s as app %s, at most %ld of a worker's %d threads waiting on it%s\n",
               c->alipay_gateway, c->alipay_app_id, c->alipay_max_calls, c->threads,
               c->alipay_max_calls >= c->threads ? " (all of them: a slow gateway stalls the worker)" : "");
@@ -135,9 +137,9 @@ static int df_init(void) {
         uwsgi_log("dailyfresh: curl_global_init failed\n");
         exit(1);
     }
-    uwsgi_log("dailyfresh: redis %s, mysql %s%s/%s, pools %ld+%ld per worker\n", app.cfg.redis,
-              app.cfg.mysql_socket[0] ? app.cfg.mysql_socket : app.cfg.mysql_host,
-              app.cfg.mysql_socket[0] ? "" : "", app.cfg.mysql_database, app.cfg.redis_pool, app.cfg.mysql_pool);
+    uwsgi_log("dailyfresh: redis %s, mysql %s/%s, pools %ld+%ld per worker\n", app.cfg.redis,
+              app.cfg.mysql_socket[0] ? app.cfg.mysql_socket : app.cfg.mysql_host, app.cfg.mysql_database,
+              app.cfg.redis_pool, app.cfg.mysql_pool);
     return 0;
 }
 
@@ -212,6 +214,15 @@ static char *var_dup(struct df_req *r, char *v, uint16_t len) {
     return v ? arena_strndup(&r->arena, v, len) : NULL;
 }
 
+/* Every HTTP_* variable, as the header it came from (req_header_add). */
+static void add_headers(struct wsgi_request *wsgi_req, struct df_req *r) {
+    for (int i = 0; i + 1 < wsgi_req->var_cnt; i += 2) {
+        const struct iovec *k = &wsgi_req->hvec[i], *v = &wsgi_req->hvec[i + 1];
+        if (k->iov_len > 5 && memcmp(k->iov_base, "HTTP_", 5) == 0)
+            req_header_add(r, (const char *)k->iov_base + 5, k->iov_len - 5, v->iov_base, v->iov_len);
+    }
+}
+
 static int send_answer(struct wsgi_request *wsgi_req, struct df_req *r) {
     size_t len = 0;
     char *body = dispatch_body(r, &len);
@@ -278,14 +289,7 @@ static int df_request(struct wsgi_request *wsgi_req) {
     if (wsgi_req->content_type_len)
         r->content_type = var_dup(r, wsgi_req->content_type, wsgi_req->content_type_len);
     r->remote_addr = var_dup(r, wsgi_req->remote_addr, wsgi_req->remote_addr_len);
-    uint16_t hlen = 0;
-    char *h = uwsgi_get_var(wsgi_req, "HTTP_X_CSRFTOKEN", 16, &hlen);
-    if (h)
-        r->csrf_header = arena_strndup(&r->arena, h, hlen);
-    hlen = 0;
-    h = uwsgi_get_var(wsgi_req, "HTTP_IDEMPOTENCY_KEY", 20, &hlen);
-    if (h)
-        r->idempotency_header = arena_strndup(&r->arena, h, hlen);
+    add_headers(wsgi_req, r);
 
     const char *body = NULL;
     ssize_t blen = 0;
@@ -311,9 +315,10 @@ static void df_after_request(struct wsgi_request *wsgi_req) {
 }
 
 static void df_atexit(void) {
-    EVP_PKEY_free(app.alipay_app_key);
-    EVP_PKEY_free(app.alipay_key);
-    app.alipay_app_key = app.alipay_key = NULL;
+    app.alipay = NULL;
+    EVP_PKEY_free(alipay_keys.app_key);
+    EVP_PKEY_free(alipay_keys.alipay_key);
+    alipay_keys.app_key = alipay_keys.alipay_key = NULL;
     if (!pools_ready)
         return;
     pool_destroy(&app.redis);

@@ -8,11 +8,13 @@ Other client addresses are real: loopback answers on all of 127.0.0.0/8,
 so a client bound to 127.0.0.2 reaches nginx, which passes that address on
 as REMOTE_ADDR."""
 import concurrent.futures
+import http.client
 import os
 import random
 import subprocess
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -136,6 +138,36 @@ def test_login_issues_a_new_csrftoken(client):
     assert r.status_code == 403
     assert victim.post_form("/cart/add", {"sku_id": 999999999, "count": 1}).json()["res"] == 3
     assert victim.post_form("/user/logout").json() == {"res": 1, "message": "已退出"}
+
+
+def _post_with_headers(path, headers):
+    """A POST with exactly these header lines, repeated names included."""
+    url = urlsplit(BASE)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", "0")
+        conn.endheaders()
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def test_csrf_header_in_any_case_and_the_last_of_two_counts(client):
+    token = client.csrf()
+    cookie = ("Cookie", "csrftoken=" + token)
+    wrong = "W" * 32
+    status, body = _post_with_headers("/cart/add", [cookie, ("x-csrftoken", token)])
+    assert status == 200 and '"res":0' in body.decode()  # past CSRF: not logged in
+    assert _post_with_headers("/cart/add", [cookie, ("X-CSRFTOKEN", token)])[0] == 200
+    # sent twice, the last one is the one checked
+    assert _post_with_headers("/cart/add", [cookie, ("X-CSRFToken", wrong), ("X-CSRFToken", token)])[0] == 200
+    assert _post_with_headers("/cart/add", [cookie, ("X-CSRFToken", token), ("X-CSRFToken", wrong)])[0] == 403
+    assert _post_with_headers("/cart/add", [cookie, ("X-CSRFToken-Other", token)])[0] == 403
+    assert _post_with_headers("/cart/add", [cookie])[0] == 403
 
 
 def test_end_sessions_logs_a_user_out_everywhere():

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (strcmp(ap[i].key, "sign") && strcmp(ap[i].key, "sign_type"))
                 ap[kept++] = ap[i];
         char *str = alipay_sign_string(ap, kept, 1);
-        char *sign = sign_rsa2(priv, str, strlen(str));
+        char *sign = alipay_sign_rsa2(priv, str, strlen(str));
         FUZZ_CHECK(sign != NULL);
         ap[kept].key = "sign_type";
         ap[kept].value = "RSA2";

@@ -3,7 +3,9 @@
  * "0..." is alipay.trade.query, the rest the body). Whenever the
  * span is a JSON object, the harness also signs it with its own key and
  * checks that the answer then verifies (ALIPAY_OK) and that a flipped
- * signature does not. */
+ * signature does not. alipay_trade_answer judges every body too: only a
+ * signed answer can say anything but an error, and "paid" only with the
+ * amount asked and a trade_no. */
 #include <stdint.h>
 
 #include "alipay.h"
@@ -13,6 +15,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static EVP_PKEY *priv, *pub;
+
+#define ORDER_ID "T1"
+#define ORDER_CENTS 1280
 
 static const char *const methods[] = {"alipay.trade.query", "alipay.trade.page.pay", "alipay.trade.close", "x"};
 
@@ -27,7 +32,7 @@ static void check_signed(const char *method, const char *span, size_t span_len) 
     cJSON_Delete(obj);
     if (!is_obj)
         return;
-    char *sign = sign_rsa2(priv, span, span_len);
+    char *sign = alipay_sign_rsa2(priv, span, span_len);
     FUZZ_CHECK(sign != NULL);
     size_t mlen = strlen(method);
     size_t cap = mlen + span_len + strlen(sign) + 64;
@@ -46,6 +51,16 @@ static void check_signed(const char *method, const char *span, size_t span_len) 
     FUZZ_CHECK(alipay_verify_response(pub, body, n, method, &resp) == ALIPAY_OK);
     FUZZ_CHECK(cJSON_IsObject(resp));
     cJSON_Delete(resp);
+    if (strcmp(method, "alipay.trade.query") == 0) {
+        struct alipay_trade_result t;
+        enum alipay_trade tr = alipay_trade_answer(pub, body, n, 200, ORDER_ID, ORDER_CENTS, &t);
+        FUZZ_CHECK(tr == t.trade && (int)tr >= 0 && tr < ALIPAY_TRADE_STATES);
+        FUZZ_CHECK(tr != ALIPAY_TRADE_BAD_SIGN && tr != ALIPAY_TRADE_UNREACHABLE);
+        if (tr == ALIPAY_TRADE_PAID)
+            FUZZ_CHECK(t.amount == ORDER_CENTS && t.trade_no[0] && strlen(t.trade_no) <= ALIPAY_TRADE_NO_MAX);
+        else
+            FUZZ_CHECK(t.trade_no[0] == '\0');
+    }
 
     /* one signature bit less: never accepted */
     char *s = strstr(body + 2 + mlen + 11 + span_len, "\"sign\":\"");
@@ -86,6 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(v != ALIPAY_OK);
     FUZZ_CHECK(v == ALIPAY_ERROR || resp == NULL);
     cJSON_Delete(resp);
+    struct alipay_trade_result t;
+    enum alipay_trade tr = alipay_trade_answer(pub, body, len, 200, ORDER_ID, ORDER_CENTS, &t);
+    FUZZ_CHECK(tr == ALIPAY_TRADE_ERROR || tr == ALIPAY_TRADE_BAD_SIGN);
+    FUZZ_CHECK(t.trade_no[0] == '\0');
     if (span)
         check_signed(method, span, span_len);
     free(body);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alipay.h"
@@ -124,17 +125,17 @@ static void test_sign_matches_openssl_cli(void **state) {
     big[10240] = '\0';
     const char *msgs[] = {"app_id=2021000117600000&method=alipay.trade.query", "测试订单 #1 交易不存在", "", big};
     for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
-        char *mine = sign_rsa2(app_priv, msgs[i], strlen(msgs[i]));
+        char *mine = alipay_sign_rsa2(app_priv, msgs[i], strlen(msgs[i]));
         char *cli = cli_sign(msgs[i], strlen(msgs[i]));
         assert_non_null(mine);
         assert_int_equal(strlen(mine), 344);
         assert_string_equal(mine, cli);
-        assert_true(verify_rsa2(app_pub, msgs[i], strlen(msgs[i]), mine));
+        assert_true(alipay_verify_rsa2(app_pub, msgs[i], strlen(msgs[i]), mine));
         free(mine);
         free(cli);
     }
     /* the length counts, not the NUL: a message with a NUL inside */
-    char *a = sign_rsa2(app_priv, "a\0b", 3), *b = cli_sign("a\0b", 3);
+    char *a = alipay_sign_rsa2(app_priv, "a\0b", 3), *b = cli_sign("a\0b", 3);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -144,38 +145,38 @@ static void test_sign_matches_openssl_cli(void **state) {
 static void test_verify_rejects(void **state) {
     const char *msg = "out_trade_no=ORDER_1&total_amount=88.88";
     size_t len = strlen(msg);
-    char *sig = sign_rsa2(app_priv, msg, len);
-    assert_true(verify_rsa2(app_pub, msg, len, sig));
-    assert_false(verify_rsa2(ali_pub, msg, len, sig)); /* another key */
+    char *sig = alipay_sign_rsa2(app_priv, msg, len);
+    assert_true(alipay_verify_rsa2(app_pub, msg, len, sig));
+    assert_false(alipay_verify_rsa2(ali_pub, msg, len, sig)); /* another key */
 
     char *m = strdup(msg);
     m[len - 1] = '9';
-    assert_false(verify_rsa2(app_pub, m, len, sig));
-    assert_false(verify_rsa2(app_pub, msg, len - 1, sig));
+    assert_false(alipay_verify_rsa2(app_pub, m, len, sig));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len - 1, sig));
     free(m);
 
     char *s = strdup(sig);
     s[100] = s[100] == 'A' ? 'B' : 'A';
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     strcpy(s, sig);
     s[340] = '\0'; /* still a multiple of 4, 255 bytes */
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     strcpy(s, sig);
     s[343] = '\0'; /* the '=' padding dropped */
-    assert_false(verify_rsa2(app_pub, msg, len, s));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, s));
     free(s);
 
     char spaced[400];
     snprintf(spaced, sizeof(spaced), " %s", sig);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     snprintf(spaced, sizeof(spaced), "%.100s\n%s", sig, sig + 100);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     snprintf(spaced, sizeof(spaced), "%sAAAA", sig);
-    assert_false(verify_rsa2(app_pub, msg, len, spaced));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, spaced));
     const char *garbage[] = {"", "!!!!", "not base64 at all", "====", "QQ=A", "QUJD", NULL};
     for (int i = 0; garbage[i]; i++)
-        assert_false(verify_rsa2(app_pub, msg, len, garbage[i]));
-    assert_false(verify_rsa2(app_pub, msg, len, NULL));
+        assert_false(alipay_verify_rsa2(app_pub, msg, len, garbage[i]));
+    assert_false(alipay_verify_rsa2(app_pub, msg, len, NULL));
     free(sig);
 }
 
@@ -263,7 +264,7 @@ static void test_signed_query_worked_example(void **state) {
     assert_int_equal(amp - q, strlen(WORKED_QUERY));
     assert_memory_equal(q, WORKED_QUERY, strlen(WORKED_QUERY));
 
-    char *sig = sign_rsa2(app_priv, WORKED_S2S, strlen(WORKED_S2S));
+    char *sig = alipay_sign_rsa2(app_priv, WORKED_S2S, strlen(WORKED_S2S));
     char *quoted = quote_plus(sig);
     assert_string_equal(amp + strlen("&sign="), quoted);
     /* a 2048-bit signature always ends in one '='; nearly always has + and / */
@@ -273,7 +274,7 @@ static void test_signed_query_worked_example(void **state) {
     assert_null(strchr(amp + 6, '/'));
     assert_int_equal(strchr(sig, '+') != NULL, strstr(quoted, "%2B") != NULL);
     assert_int_equal(strchr(sig, '/') != NULL, strstr(quoted, "%2F") != NULL);
-    assert_true(verify_rsa2(app_pub, WORKED_S2S, strlen(WORKED_S2S), sig));
+    assert_true(alipay_verify_rsa2(app_pub, WORKED_S2S, strlen(WORKED_S2S), sig));
     free(quoted);
     free(sig);
     free(q);
@@ -396,7 +397,7 @@ static void test_response_span_white_space_as_cjson(void **state) {
 /* The body Alipay would send: the span as given, signed with "Alipay's"
  * key, the sign written with JSON's optional "\/" escape. */
 static char *signed_body(const char *span) {
-    char *sig = sign_rsa2(ali_priv, span, strlen(span));
+    char *sig = alipay_sign_rsa2(ali_priv, span, strlen(span));
     char esc[800], *o = esc;
     for (const char *p = sig; *p; p++) {
         if (*p == '/')
@@ -575,7 +576,7 @@ static void notify_fields(struct alipay_param *p, const char *sign) {
 }
 
 static void test_verify_notify(void **state) {
-    char *sig = sign_rsa2(ali_priv, NOTIFY_S2V, strlen(NOTIFY_S2V));
+    char *sig = alipay_sign_rsa2(ali_priv, NOTIFY_S2V, strlen(NOTIFY_S2V));
     struct alipay_param p[NNOTIFY + 1];
     notify_fields(p, sig);
     char *s = alipay_sign_string(p, NNOTIFY, 1);
@@ -621,7 +622,7 @@ static void test_verify_notify(void **state) {
     p[NNOTIFY] = (struct alipay_param){"body", ""};
     s = alipay_sign_string(p, NNOTIFY + 1, 1);
     assert_non_null(strstr(s, "&auth_app_id=2021000117600000&body=&buyer_id="));
-    char *sig2 = sign_rsa2(ali_priv, s, strlen(s));
+    char *sig2 = alipay_sign_rsa2(ali_priv, s, strlen(s));
     p[4].value = sig2;
     assert_true(alipay_verify_notify(ali_pub, p, NNOTIFY + 1));
     free(sig2);
@@ -648,9 +649,9 @@ static char *bare_b64(const char *name) {
 }
 
 static void same_key(EVP_PKEY *priv, EVP_PKEY *pub) {
-    char *s = sign_rsa2(priv, "x", 1);
+    char *s = alipay_sign_rsa2(priv, "x", 1);
     assert_non_null(s);
-    assert_true(verify_rsa2(pub, "x", 1, s));
+    assert_true(alipay_verify_rsa2(pub, "x", 1, s));
     free(s);
 }
 
@@ -661,7 +662,7 @@ static void test_load_keys(void **state) {
     EVP_PKEY *k = load_priv("app_pkcs1.pem");
     same_key(k, app_pub);
     /* the same key in both formats signs identically */
-    char *a = sign_rsa2(k, "abc", 3), *b = sign_rsa2(app_priv, "abc", 3);
+    char *a = alipay_sign_rsa2(k, "abc", 3), *b = alipay_sign_rsa2(app_priv, "abc", 3);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -734,12 +735,184 @@ static void test_load_keys(void **state) {
     expect_key_error(priv, dir, "directory");
 }
 
+/* ---- 7: what a trade query answer means ------------------------------------ */
+
+#define PAID_SPAN(status, out_no, total, trade_no)                                                                    \
+    "{\"code\":\"10000\",\"msg\":\"Success\",\"trade_status\":\"" status "\",\"out_trade_no\":\"" out_no            \
+    "\",\"total_amount\":\"" total "\",\"trade_no\":\"" trade_no "\"}"
+
+static enum alipay_trade trade_of(const char *body, struct alipay_trade_result *t) {
+    return alipay_trade_answer(ali_pub, body, strlen(body), 200, "T1", 1280, t);
+}
+
+/* The span signed as Alipay would, judged for order T1 of 12.80. */
+static enum alipay_trade signed_trade(const char *span, struct alipay_trade_result *t) {
+    char *b = signed_body(span);
+    enum alipay_trade v = trade_of(b, t);
+    free(b);
+    return v;
+}
+
+static void test_trade_answer_states(void **state) {
+    struct alipay_trade_result t;
+    static const struct {
+        const char *span;
+        enum alipay_trade want;
+        const char *why; /* the start of the log text, NULL for none */
+    } cases[] = {
+        {PAID_SPAN("WAIT_BUYER_PAY", "T1", "12.80", ""), ALIPAY_TRADE_WAITING, NULL},
+        {"{\"code\":\"40004\",\"msg\":\"Business Failed\",\"sub_code\":\"ACQ.TRADE_NOT_EXIST\"}",
+         ALIPAY_TRADE_NOT_EXIST, NULL},
+        {PAID_SPAN("TRADE_CLOSED", "T1", "12.80", "2026"), ALIPAY_TRADE_CLOSED, "trade TRADE_CLOSED"},
+        {PAID_SPAN("TRADE_PENDING", "T1", "12.80", "2026"), ALIPAY_TRADE_ERROR, "trade TRADE_PENDING"},
+        /* another 40004, another code */
+        {"{\"code\":\"40004\",\"sub_code\":\"ACQ.SYSTEM_ERROR\"}", ALIPAY_TRADE_ERROR,
+         "gateway answered 40004 ACQ.SYSTEM_ERROR"},
+        {"{\"code\":\"40004\"}", ALIPAY_TRADE_ERROR, "gateway answered 40004 "},
+        {"{\"code\":\"20000\",\"sub_code\":\"isp.unknow-error\"}", ALIPAY_TRADE_ERROR,
+         "gateway answered 20000 isp.unknow-error"},
+        {"{\"msg\":\"no code\"}", ALIPAY_TRADE_ERROR, "gateway error - "},
+        /* a success about another trade, or without a status */
+        {PAID_SPAN("TRADE_SUCCESS", "T2", "12.80", "2026"), ALIPAY_TRADE_ERROR, "the answer is about another trade"},
+        {"{\"code\":\"10000\",\"out_trade_no\":\"T1\"}", ALIPAY_TRADE_ERROR, "the answer is about another trade"},
+        /* paid, but not what was asked */
+        {PAID_SPAN("TRADE_SUCCESS", "T1", "12.81", "2026"), ALIPAY_TRADE_WRONG_AMOUNT,
+         "paid 12.81, but the order is 1280 cents: refused"},
+        {PAID_SPAN("TRADE_SUCCESS", "T1", "12.8", "2026"), ALIPAY_TRADE_WRONG_AMOUNT, "paid 12.8, but"},
+        {PAID_SPAN("TRADE_FINISHED", "T1", "12.80", ""), ALIPAY_TRADE_WRONG_AMOUNT, "paid 12.80, but"},
+        {"{\"code\":\"10000\",\"trade_status\":\"TRADE_SUCCESS\",\"out_trade_no\":\"T1\",\"trade_no\":\"9\"}",
+         ALIPAY_TRADE_WRONG_AMOUNT, "paid -, but"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum alipay_trade v = signed_trade(cases[i].span, &t);
+        if (v != cases[i].want)
+            fail_msg("case %zu: %d, not %d (%s)", i, v, cases[i].want, t.why);
+        assert_int_equal(t.trade, v);
+        assert_string_equal(t.trade_no, "");
+        if (cases[i].why)
+            assert_memory_equal(t.why, cases[i].why, strlen(cases[i].why));
+        else
+            assert_string_equal(t.why, "");
+    }
+    signed_trade(PAID_SPAN("TRADE_SUCCESS", "T1", "12.81", "2026"), &t);
+    assert_int_equal(t.amount, 1281); /* what Alipay said was paid */
+    signed_trade(PAID_SPAN("TRADE_SUCCESS", "T1", "12.8", "2026"), &t);
+    assert_int_equal(t.amount, -1);
+}
+
+static void test_trade_answer_paid(void **state) {
+    struct alipay_trade_result t;
+    assert_int_equal(signed_trade(PAID_SPAN("TRADE_SUCCESS", "T1", "12.80", "2026120122001"), &t), ALIPAY_TRADE_PAID);
+    assert_string_equal(t.trade_no, "2026120122001");
+    assert_int_equal(t.amount, 1280);
+    assert_string_equal(t.why, "");
+    assert_int_equal(signed_trade(PAID_SPAN("TRADE_FINISHED", "T1", "12.80", "7"), &t), ALIPAY_TRADE_PAID);
+    assert_string_equal(t.trade_no, "7");
+    /* a trade_no of ALIPAY_TRADE_NO_MAX fits, one more does not */
+    char span[600], no[ALIPAY_TRADE_NO_MAX + 2];
+    memset(no, '8', sizeof(no) - 1);
+    no[ALIPAY_TRADE_NO_MAX] = '\0';
+    snprintf(span, sizeof(span), PAID_SPAN("TRADE_SUCCESS", "T1", "12.80", "%s"), no);
+    assert_int_equal(signed_trade(span, &t), ALIPAY_TRADE_PAID);
+    assert_string_equal(t.trade_no, no);
+    no[ALIPAY_TRADE_NO_MAX] = '8';
+    no[ALIPAY_TRADE_NO_MAX + 1] = '\0';
+    snprintf(span, sizeof(span), PAID_SPAN("TRADE_SUCCESS", "T1", "12.80", "%s"), no);
+    assert_int_equal(signed_trade(span, &t), ALIPAY_TRADE_WRONG_AMOUNT);
+}
+
+/* Nothing unsigned or badly signed is ever taken for a payment. */
+static void test_trade_answer_untrusted(void **state) {
+    struct alipay_trade_result t;
+    const char *paid = PAID_SPAN("TRADE_SUCCESS", "T1", "12.80", "2026");
+    char body[800];
+    snprintf(body, sizeof(body), "{\"alipay_trade_query_response\":%s}", paid); /* no sign */
+    assert_int_equal(trade_of(body, &t), ALIPAY_TRADE_ERROR);
+    assert_string_equal(t.why, "gateway error 10000 ");
+    /* unsigned gateway errors: even ACQ.TRADE_NOT_EXIST is not believed */
+    const char *err = "{\"error_response\":{\"code\":\"40004\",\"sub_code\":\"ACQ.TRADE_NOT_EXIST\"}}";
+    assert_int_equal(trade_of(err, &t), ALIPAY_TRADE_ERROR);
+    assert_string_equal(t.why, "gateway error 40004 ACQ.TRADE_NOT_EXIST");
+    /* signed with another key */
+    char *sig = alipay_sign_rsa2(app_priv, paid, strlen(paid));
+    snprintf(body, sizeof(body), "{\"alipay_trade_query_response\":%s,\"sign\":\"%s\"}", paid, sig);
+    free(sig);
+    assert_int_equal(alipay_trade_answer(ali_pub, body, strlen(body), 502, "T1", 1280, &t), ALIPAY_TRADE_BAD_SIGN);
+    assert_string_equal(t.why, "gateway answer (HTTP 502) with a bad signature: refused");
+    assert_string_equal(t.trade_no, "");
+    assert_int_equal(trade_of("<html>502 Bad Gateway</html>", &t), ALIPAY_TRADE_ERROR);
+    assert_string_equal(t.why, "gateway answer (HTTP 200) unreadable: refused");
+    assert_int_equal(trade_of("{\"other_response\":{}}", &t), ALIPAY_TRADE_ERROR);
+}
+
+/* The query itself: one it cannot sign, and a gateway that is not there. */
+static void test_trade_query_failures(void **state) {
+    struct alipay_trade_result t;
+    struct df_config c;
+    memset(&c, 0, sizeof(c));
+    c.alipay_app_id = "2021000000000000";
+    c.alipay_gateway = "http://127.0.0.1:1/gateway.do"; /* nothing listens on port 1 */
+    c.alipay_timeout_ms = 2000;
+    struct alipay_keys unsigned_keys = {NULL, ali_pub};
+    assert_int_equal(alipay_trade_query(&c, &unsigned_keys, "T1", 1280, &t), ALIPAY_TRADE_ERROR);
+    assert_string_equal(t.why, "cannot sign the query");
+    struct alipay_keys keys = {app_priv, ali_pub};
+    assert_int_equal(alipay_trade_query(&c, &keys, "T1", 1280, &t), ALIPAY_TRADE_UNREACHABLE);
+    assert_memory_equal(t.why, "gateway: ", 9);
+    assert_true(strlen(t.why) > 9);
+}
+
+static void test_amount_format(void **state) {
+    int64_t c = -7;
+    assert_int_equal(alipay_amount("12.80", &c), 0);
+    assert_int_equal(c, 1280);
+    assert_int_equal(alipay_amount("0.01", &c), 0);
+    assert_int_equal(c, 1);
+    assert_int_equal(alipay_amount("99999999.99", &c), 0);
+    assert_int_equal(c, 9999999999LL);
+    static const char *bad[] = {"12.8", "12", "12.800", ".80", "-1.00", "", "1,280.00", "12.8O", "abc.de"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (alipay_amount(bad[i], &c) == 0)
+            fail_msg("'%s' read as %lld cents", bad[i], (long long)c);
+    assert_int_equal(alipay_amount(NULL, &c), -1);
+}
+
+/* Every call's common fields, the timestamp in Beijing time (UTC+8). */
+static void test_common_params(void **state) {
+    struct df_config c;
+    memset(&c, 0, sizeof(c));
+    c.alipay_app_id = "2021000000000000";
+    struct alipay_param p[8];
+    char ts[20], before[20], after[20];
+    struct tm tm;
+    time_t now = time(NULL) + 8 * 3600;
+    strftime(before, sizeof(before), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
+    size_t n = alipay_common_params(&c, p, "alipay.trade.query", "{}", ts);
+    now = time(NULL) + 8 * 3600;
+    strftime(after, sizeof(after), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
+    assert_int_equal(n, 7);
+    static const char *want[][2] = {{"app_id", "2021000000000000"}, {"method", "alipay.trade.query"},
+                                    {"charset", "utf-8"},           {"sign_type", "RSA2"},
+                                    {"timestamp", NULL},            {"version", "1.0"},
+                                    {"biz_content", "{}"}};
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(p[i].key, want[i][0]);
+        if (want[i][1])
+            assert_string_equal(p[i].value, want[i][1]);
+    }
+    assert_ptr_equal(p[4].value, ts);
+    assert_true(strcmp(ts, before) >= 0 && strcmp(ts, after) <= 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_matches_openssl_cli),    cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_sign_string_worked_example), cmocka_unit_test(test_signed_query_worked_example),
         cmocka_unit_test(test_response_span), cmocka_unit_test(test_response_span_white_space_as_cjson),               cmocka_unit_test(test_verify_response),
         cmocka_unit_test(test_verify_notify),               cmocka_unit_test(test_load_keys),
+        cmocka_unit_test(test_trade_answer_states),         cmocka_unit_test(test_trade_answer_paid),
+        cmocka_unit_test(test_trade_answer_untrusted),      cmocka_unit_test(test_trade_query_failures),
+        cmocka_unit_test(test_amount_format),               cmocka_unit_test(test_common_params),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -135,14 +135,14 @@ static void test_rejects(void **state) {
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
 }
 
-static void test_parse_long(void **state) {
+static void test_config_parse_long(void **state) {
     long v;
-    assert_int_equal(parse_long("42", 0, 100, &v), 0);
+    assert_int_equal(config_parse_long("42", 0, 100, &v), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(parse_long(" 42", 0, 100, &v), -1);
-    assert_int_equal(parse_long("42 ", 0, 100, &v), -1);
-    assert_int_equal(parse_long("99999999999999999999", 0, 100, &v), -1);
-    assert_int_equal(parse_long(NULL, 0, 100, &v), -1);
+    assert_int_equal(config_parse_long(" 42", 0, 100, &v), -1);
+    assert_int_equal(config_parse_long("42 ", 0, 100, &v), -1);
+    assert_int_equal(config_parse_long("99999999999999999999", 0, 100, &v), -1);
+    assert_int_equal(config_parse_long(NULL, 0, 100, &v), -1);
 }
 
 int main(void) {
@@ -150,7 +150,7 @@ int main(void) {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_rejects),
-        cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_config_parse_long),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -60,7 +60,8 @@ static void run(const char *method, const char *path, const char *ctype, const c
     R.path = path;
     R.path_len = strlen(path);
     R.content_type = ctype ? ctype : "";
-    R.csrf_header = csrf_header;
+    if (csrf_header) /* as the plugin adds HTTP_X_CSRFTOKEN */
+        req_header_add(&R, "X_CSRFTOKEN", 11, csrf_header, strlen(csrf_header));
     size_t blen = body ? strlen(body) : 0;
     if (dispatch_route(&R, t, (long long)blen) < 0)
         body = NULL, blen = 0;
@@ -185,6 +186,65 @@ static void test_recorded_failures(void **state) {
     req_release(&R);
 }
 
+static void add_header(const char *name, const char *value) {
+    req_header_add(&R, name, strlen(name), value, strlen(value));
+}
+
+static void test_req_header(void **state) {
+    req_init(&R, &app);
+    assert_null(req_header(&R, "X-CSRFToken")); /* no headers at all */
+    add_header("X_CSRFTOKEN", "tok");
+    add_header("IDEMPOTENCY_KEY", "k1");
+    add_header("ACCEPT", "");
+    /* any case, '-' or '_': the spelling uWSGI passes, or the wire's */
+    assert_string_equal(req_header(&R, "X-CSRFToken"), "tok");
+    assert_string_equal(req_header(&R, "x-csrftoken"), "tok");
+    assert_string_equal(req_header(&R, "X_CSRFTOKEN"), "tok");
+    assert_string_equal(req_header(&R, "idempotency-key"), "k1");
+    assert_string_equal(req_header(&R, "Accept"), ""); /* present, empty */
+    /* absent, and names that only start or end alike */
+    assert_null(req_header(&R, "X-Forwarded-For"));
+    assert_null(req_header(&R, "X-CSRF"));
+    assert_null(req_header(&R, "X-CSRFTokens"));
+    assert_null(req_header(&R, ""));
+    /* sent twice: the last one, as uwsgi_get_var answered */
+    add_header("IDEMPOTENCY_KEY", "k2");
+    assert_string_equal(req_header(&R, "Idempotency-Key"), "k2");
+    assert_string_equal(R.headers.head->key, "x-csrftoken"); /* stored once, normalised */
+    req_release(&R);
+    req_init(&R, &app);
+    assert_null(req_header(&R, "X-CSRFToken")); /* the next request starts without them */
+    req_release(&R);
+}
+
+static void test_many_headers(void **state) {
+    req_init(&R, &app);
+    char name[32];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof(name), "X_H%d", i);
+        add_header(name, "v");
+    }
+    add_header("X_CSRFTOKEN", TOKEN);
+    assert_int_equal(R.headers.count, 3001);
+    assert_string_equal(req_header(&R, "x-h2999"), "v");
+    assert_string_equal(req_header(&R, "X-CSRFToken"), TOKEN);
+    req_release(&R);
+}
+
+/* The CSRF check reads the header whatever case it was sent in. */
+static void test_csrf_header_any_case(void **state) {
+    req_init(&R, &app);
+    R.method = "POST";
+    R.path = "/echo";
+    R.path_len = 5;
+    add_header("x-csrftoken", TOKEN);
+    assert_int_equal(dispatch_route(&R, t, 3), 0);
+    dispatch_run(&R, "", 0, cookie_ok, strlen(cookie_ok), "v=9", 3);
+    assert_int_equal(R.status, 200);
+    assert_string_equal(field("v"), "9");
+    req_release(&R);
+}
+
 int main(void) {
     snprintf(cookie_ok, sizeof(cookie_ok), "sessionid=x; csrftoken=%s", TOKEN);
     const struct CMUnitTest tests[] = {
@@ -195,6 +255,9 @@ int main(void) {
         cmocka_unit_test_setup(test_recorded_failures, setup),
         cmocka_unit_test_setup(test_list_parameters, setup),
         cmocka_unit_test_setup(test_many_repeated_keys, setup),
+        cmocka_unit_test_setup(test_req_header, setup),
+        cmocka_unit_test_setup(test_many_headers, setup),
+        cmocka_unit_test_setup(test_csrf_header_any_case, setup),
     };
     return cmocka_run_group_tests_name("dispatch", tests, NULL, NULL);
 }
