@@ -1,8 +1,6 @@
 /* The lines of an order (see order_lines.h). */
 #include "order_lines.h"
 
-#include <string.h>
-
 #include "cart.h"
 #include "handlers.h"
 #include "money.h"

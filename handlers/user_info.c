@@ -16,20 +16,23 @@
 
 #define HISTORY_MAX 5
 
-/* The user's "user" object in *user; 0 when the user is gone (deleted
- * while logged in), -1 on failure. */
-static int user_json(struct df_req *r, long long uid, cJSON **user) {
+/* The user's "user" object in *user; answered res 0 when the user is
+ * gone (deleted while logged in). */
+static enum step user_json(struct df_req *r, long long uid, cJSON **user) {
     struct db_rows rows;
-    if (db_query(r, &rows, "SELECT id, username, email FROM df_user WHERE id = ? AND is_delete = 0", "i", uid) < 0)
-        return -1;
-    int rc = db_next(&rows);
-    if (rc <= 0)
-        return rc;
+    int rc;
+    if (db_query(r, &rows, "SELECT id, username, email FROM df_user WHERE id = ? AND is_delete = 0", "i", uid) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return STEP_FAILED;
+    if (rc == 0) {
+        resp_res_err(r, 0, LOGIN_MSG);
+        return STEP_ANSWERED;
+    }
     cJSON *u = *user = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "id", (double)db_ll(&rows, 0));
     cJSON_AddStringToObject(u, "username", db_str(&rows, 1));
     cJSON_AddStringToObject(u, "email", db_str(&rows, 2));
-    return 1;
+    return STEP_OK;
 }
 
 /* The default address, JSON null when none; NULL on failure. */
@@ -72,13 +75,9 @@ static int history_json(struct df_req *r, long long uid, cJSON *list) {
 
 void user_info(struct df_req *r) {
     long long uid;
-    int rc;
     cJSON *user = NULL, *address = NULL, *history = cJSON_CreateArray();
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
-        goto out;
-    if ((rc = user_json(r, uid, &user)) == 0)
-        resp_res_err(r, 0, LOGIN_MSG);
-    if (rc <= 0 || !(address = default_address_json(r, uid)) || history_json(r, uid, history) < 0)
+    if (session_require(r, &uid, LOGIN_MSG) <= 0 || user_json(r, uid, &user) != STEP_OK ||
+        !(address = default_address_json(r, uid)) || history_json(r, uid, history) < 0)
         goto out;
     cJSON *o = resp_res(r, 1);
     cJSON_AddItemToObject(o, "user", user);
