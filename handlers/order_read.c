@@ -15,7 +15,8 @@
  *          "addresses":[<address>, default first, then newest]}
  *   Repeated ids count once (first place kept). Three round trips whatever
  *   the number of SKUs: one statement for the SKUs, one HMGET, one
- *   statement for the addresses.
+ *   statement for the addresses. The lines and their refusals are
+ *   order_lines.c's, which the commit uses too.
  *
  * GET /api/orders?page=N   newest first, ORDERS_PAGE_SIZE a page
  *   res 0 {"errmsg":"用户未登录"} | res 1 {"errmsg":"页码错误"}
@@ -35,16 +36,12 @@
  *   "address":{"id","receiver","addr","phone","zip_code"},
  *   "items":[{"sku_id","name","image","unite","price","count","amount","comment"}]} */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "user_address.h"
-#include "cart.h"
 #include "handlers.h"
 #include "money.h"
 #include "order.h"
 #include "order_lines.h"
+#include "user_address.h"
 
 #define ORDERS_PAGE_SIZE 10
 
