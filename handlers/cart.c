@@ -1,5 +1,8 @@
 /* Helpers of the cart handlers (declared in cart.h). */
 #include "cart.h"
+
+#include <string.h>
+
 #include "rds.h"
 #include "session.h"
 
@@ -31,6 +34,19 @@ int cart_value_parse(const char *s, size_t len, long long *out) {
     }
     *out = v;
     return 0;
+}
+
+redisReply *cart_fields_cmd(struct df_req *r, const char *cmd, long long uid, const char *const *fields,
+                            const size_t *lens, size_t n) {
+    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (n + 2));
+    size_t *argl = arena_alloc(&r->arena, sizeof(size_t) * (n + 2));
+    argv[0] = cmd;
+    argv[1] = arena_printf(&r->arena, "cart_%lld", uid);
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = fields[i];
+    for (size_t i = 0; i < n + 2; i++)
+        argl[i] = i >= 2 && lens ? lens[i - 2] : strlen(argv[i]);
+    return rds_cmdargv(r, (int)(n + 2), argv, argl);
 }
 
 long long cart_hvals_sum(const redisReply *vals) {

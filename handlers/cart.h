@@ -24,6 +24,12 @@ int cart_value_parse(const char *s, size_t len, long long *out);
     "  return nil\n"                                                                                         \
     "end\n"
 
+/* CMD cart_<uid> field... in one round trip (HMGET, HDEL): fields[i] of
+ * lens[i] bytes, or strlen(fields[i]) when lens is NULL. The reply, or
+ * NULL on failure (recorded). */
+redisReply *cart_fields_cmd(struct df_req *r, const char *cmd, long long uid, const char *const *fields,
+                            const size_t *lens, size_t n);
+
 /* Sum of the stored counts in an HVALS reply; unreadable values count 0. */
 long long cart_hvals_sum(const redisReply *vals);
 

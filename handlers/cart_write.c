@@ -43,7 +43,7 @@ static struct rds_script add_script = RDS_SCRIPT(
     "return sum\n");
 
 /* The texts of res 1..4, shared by add and update. */
-static const char *const CHECK_MSG[] = {NULL, "数据不完整", "商品数目出错", "商品不存在", "商品库存不足"};
+static const char *const CHECK_MSG[] = {NULL, INCOMPLETE_MSG, "商品数目出错", NO_SKU_MSG, NO_STOCK_MSG};
 
 /* sku_id and count as add and update read them: 0 valid, else the res
  * code they earn (1 missing, 2 bad count, 3 bad sku id). */
@@ -62,16 +62,13 @@ static int check_sku_count(struct df_req *r, long long *sku_id, long long *count
 /* 1 sellable (its stock in *stock), 0 not, -1 failure (recorded). */
 static int sellable_stock(struct df_req *r, long long sku_id, long long *stock) {
     struct db_rows rows;
-    int rc = -1;
+    int rc;
     if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ?", "i", sku_id) < 0)
-        goto out;
-    rc = db_next(&rows);
-    if (rc <= 0)
-        goto out;
-    rc = db_ll(&rows, 1) == 1;
+        return -1;
+    if ((rc = db_next(&rows)) <= 0)
+        return rc;
     *stock = db_ll(&rows, 0);
-out:
-    return rc;
+    return db_ll(&rows, 1) == 1;
 }
 
 /* The res code (0 when none) the parameters, the SKU and its stock earn;
@@ -114,15 +111,15 @@ void cart_add(struct df_req *r) {
     const char *skey = session_key(r);
     if (!skey) {
         resp_res_err(r, 0, LOGIN_MSG);
-        goto out;
+        return;
     }
     int res = check_add_or_update(r, &sku_id, &count, &stock);
     if (res < 0)
-        goto out;
+        return;
     if (res > 0) {
         if (session_require(r, &uid, LOGIN_MSG) > 0)
             resp_res_err(r, res, CHECK_MSG[res]);
-        goto out;
+        return;
     }
     snprintf(sku_s, sizeof(sku_s), "%lld", sku_id);
     snprintf(count_s, sizeof(count_s), "%lld", count);
@@ -130,10 +127,10 @@ void cart_add(struct df_req *r) {
     const char *argv[] = {skey, sku_s, count_s, stock_s};
     redisReply *rep = rds_eval(r, &add_script, 1, 3, argv);
     if (!rep)
-        goto out;
+        return;
     if (rep->type != REDIS_REPLY_INTEGER) {
         req_fail(r, 500, "redis", "cart add script: unexpected reply");
-        goto out;
+        return;
     }
     total = rep->integer;
     if (total == -2)
@@ -141,28 +138,24 @@ void cart_add(struct df_req *r) {
     else if (total < 0)
         resp_res_err(r, 4, CHECK_MSG[4]);
     else
-        cJSON_AddNumberToObject(resp_res_ok(r, 5, "添加成功"), "total_count", (double)total);
-out:
-    return;
+        cJSON_AddNumberToObject(resp_res_ok(r, 5, ADDED_MSG), "total_count", (double)total);
 }
 
 void cart_update(struct df_req *r) {
     long long uid, sku_id, count, stock, total;
     if (session_require(r, &uid, LOGIN_MSG) <= 0)
-        goto out;
+        return;
     int res = check_add_or_update(r, &sku_id, &count, &stock);
     if (res < 0)
-        goto out;
+        return;
     if (res > 0) {
         resp_res_err(r, res, CHECK_MSG[res]);
-        goto out;
+        return;
     }
     if (rds_append(r, "HSET cart_%lld %lld %lld", uid, sku_id, count) < 0 ||
         rds_append(r, "HVALS cart_%lld", uid) < 0 || write_then_sum(r, &total) < 0)
-        goto out;
+        return;
     cJSON_AddNumberToObject(resp_res_ok(r, 5, "更新成功"), "total_count", (double)total);
-out:
-    return;
 }
 
 void cart_delete(struct df_req *r) {
@@ -170,24 +163,22 @@ void cart_delete(struct df_req *r) {
     struct db_rows rows;
     int rc;
     if (session_require(r, &uid, LOGIN_MSG) <= 0)
-        goto out;
+        return;
     if ((sku_id = parse_id(req_param(r, "sku_id"))) < 0) {
         resp_res_err(r, 1, "无效的商品id");
-        goto out;
+        return;
     }
     /* any row will do: an offline SKU can still be taken out of a cart */
     if (db_query(r, &rows, "SELECT id FROM df_goods_sku WHERE id = ?", "i", sku_id) < 0)
-        goto out;
+        return;
     if ((rc = db_next(&rows)) < 0)
-        goto out;
+        return;
     if (rc == 0) {
-        resp_res_err(r, 2, "商品不存在");
-        goto out;
+        resp_res_err(r, 2, NO_SKU_MSG);
+        return;
     }
     if (rds_append(r, "HDEL cart_%lld %lld", uid, sku_id) < 0 || rds_append(r, "HVALS cart_%lld", uid) < 0 ||
         write_then_sum(r, &total) < 0)
-        goto out;
+        return;
     cJSON_AddNumberToObject(resp_res_ok(r, 3, "删除成功"), "total_count", (double)total);
-out:
-    return;
 }

@@ -18,6 +18,12 @@ extern const struct route df_routes[];
  * ORDER_LOGIN_MSG, order.h: the original words it differently there) */
 #define LOGIN_MSG "请先登录"
 
+/* Texts that answers of several resources share. */
+#define INCOMPLETE_MSG "数据不完整" /* a form field missing: cart, registration, login, address */
+#define NO_SKU_MSG "商品不存在"
+#define NO_STOCK_MSG "商品库存不足"
+#define ADDED_MSG "添加成功" /* a cart line, an address */
+
 /* health.c */
 void healthz(struct df_req *r);
 

@@ -11,9 +11,10 @@
 
 #define ORDER_LOGIN_MSG "用户未登录"
 #define ORDER_PARAMS_MSG "参数不完整"
-#define ORDER_NO_SKU_MSG "商品不存在"
 #define ORDER_NOT_FOUND_MSG "订单不存在"
 #define ORDER_FAILED_MSG "下单失败"
+#define ORDER_CREATED_MSG "创建成功"
+#define ORDER_BAD_ADDRESS_MSG "地址非法"
 
 #define ORDER_TRANSIT_CENTS 1000 /* 10.00 per order */
 #define ORDER_ID_MAX 64          /* Alipay out_trade_no */
@@ -29,6 +30,8 @@ static inline const char *order_totals_refusal(int64_t total_price, long long to
         return "count_too_large";
     return NULL;
 }
+
+#define ORDER_UNKNOWN_NAME "未知" /* a code outside the tables below */
 
 /* df_order_info.order_status */
 enum order_status {
@@ -64,7 +67,7 @@ static inline const char *order_status_name(int status) {
     case ORDER_CANCELLED:
         return "已取消";
     default:
-        return "未知";
+        return ORDER_UNKNOWN_NAME;
     }
 }
 
@@ -79,7 +82,7 @@ static inline const char *pay_method_name(int method) {
     case PAY_UNIONPAY:
         return "银联支付";
     default:
-        return "未知";
+        return ORDER_UNKNOWN_NAME;
     }
 }
 

@@ -12,37 +12,30 @@
 
 #include "handlers.h"
 #include "order.h"
+#include "validate.h"
 
 #define COMMENT_ITEMS_MAX 100
 #define COMMENT_CHARS_MAX 256
+#define COMMENT_BAD_MSG "评论内容错误"
 
 struct item {
     long long sku;
     const char *text;
 };
 
-static size_t utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static void bad_item(struct df_req *r, long long index, const char *reason) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 4);
-    cJSON_AddStringToObject(o, "errmsg", "评论内容错误");
+/* res 4 for the index'th item (from 1): {"res", "errmsg", "index", "reason"}. */
+static void refuse_item(struct df_req *r, long long index, const char *reason) {
+    cJSON *o = resp_res_reason(r, 4, COMMENT_BAD_MSG, NULL);
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddStringToObject(o, "reason", reason);
-    resp_json(r, 200, o);
 }
 
-/* The form's items; 1 answered, 0 read. */
-static int read_items(struct df_req *r, struct item **items, long long *n) {
+/* The form's items; answered when one is not what the form must send. */
+static enum step read_items(struct df_req *r, struct item **items, long long *n) {
     long long count = parse_id(req_param(r, "total_count"));
     if (count < 1 || count > COMMENT_ITEMS_MAX) {
-        resp_res_err(r, 4, "评论内容错误");
-        return 1;
+        resp_res_err(r, 4, COMMENT_BAD_MSG);
+        return STEP_ANSWERED;
     }
     *items = arena_alloc(&r->arena, sizeof(struct item) * (size_t)count);
     for (long long i = 1; i <= count; i++) {
@@ -52,82 +45,78 @@ static int read_items(struct df_req *r, struct item **items, long long *n) {
         snprintf(key, sizeof(key), "content_%lld", i);
         const char *text = req_param(r, key);
         struct item *it = &(*items)[i - 1];
-        if (!sku || !*sku) {
-            bad_item(r, i, "missing_sku");
-            return 1;
-        }
-        if ((it->sku = parse_id(sku)) < 0) {
-            bad_item(r, i, "bad_sku");
-            return 1;
-        }
-        it->text = text ? text : "";
-        if (utf8_chars(it->text) > COMMENT_CHARS_MAX) {
-            bad_item(r, i, "too_long");
-            return 1;
+        const char *why = NULL;
+        if (!sku || !*sku)
+            why = "missing_sku";
+        else if ((it->sku = parse_id(sku)) < 0)
+            why = "bad_sku";
+        else if (utf8_chars(it->text = text ? text : "") > COMMENT_CHARS_MAX)
+            why = "too_long";
+        if (why) {
+            refuse_item(r, i, why);
+            return STEP_ANSWERED;
         }
     }
     *n = count;
-    return 0;
+    return STEP_OK;
 }
 
-void order_comment(struct df_req *r) {
-    long long uid, n = 0;
-    struct item *items = NULL;
+/* The order, locked, at status ORDER_UNCOMMENTED and the user's; else
+ * answered (res 2, res 3). */
+static enum step lock_order(struct df_req *r, const char *id, long long uid) {
     struct db_rows rows;
-    int rc, began = 0;
-    const struct route_arg *arg = &r->match.args[0];
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
-        goto out;
-    if (!order_id_valid(arg->str, arg->len)) {
-        resp_res_err(r, 1, "无效订单ID");
-        goto out;
-    }
-    const char *id = arena_strndup(&r->arena, arg->str, arg->len);
-    if (read_items(r, &items, &n) != 0)
-        goto out;
-    if (db_begin(r) < 0)
-        goto out;
-    began = 1;
+    int rc;
     if (db_query(r, &rows,
                  "SELECT order_status FROM df_order_info WHERE order_id = CAST(? AS BINARY) AND user_id = ?"
                  " AND is_delete = 0 FOR UPDATE",
                  "si", id, uid) < 0 ||
         (rc = db_next(&rows)) < 0)
-        goto out;
+        return STEP_FAILED;
     if (rc == 0) {
         resp_res_err(r, 2, ORDER_NOT_FOUND_MSG);
-        goto out;
+        return STEP_ANSWERED;
     }
     if (db_ll(&rows, 0) != ORDER_UNCOMMENTED) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "res", 3);
-        cJSON_AddStringToObject(o, "errmsg", "订单状态错误");
-        cJSON_AddNumberToObject(o, "status", (double)db_ll(&rows, 0));
-        resp_json(r, 200, o);
-        goto out;
+        cJSON_AddNumberToObject(resp_res_reason(r, 3, "订单状态错误", NULL), "status", (double)db_ll(&rows, 0));
+        return STEP_ANSWERED;
     }
+    return STEP_OK;
+}
+
+/* One transaction, on a connection used for nothing else: a refusal or a
+ * failure just returns, and the pool rolls the transaction back when the
+ * request gives the connection back (lib/db.c). */
+void order_comment(struct df_req *r) {
+    long long uid, n = 0;
+    struct item *items = NULL;
+    const struct route_arg *arg = &r->match.args[0];
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+        return;
+    if (!order_id_valid(arg->str, arg->len)) {
+        resp_res_err(r, 1, "无效订单ID");
+        return;
+    }
+    const char *id = arena_strndup(&r->arena, arg->str, arg->len);
+    if (read_items(r, &items, &n) != STEP_OK || db_begin(r) < 0 || lock_order(r, id, uid) != STEP_OK)
+        return;
     for (long long i = 0; i < n; i++) {
         long long changed = db_exec(r,
                                     "UPDATE df_order_goods SET comment = ?, update_time = NOW(6)"
                                     " WHERE order_id = CAST(? AS BINARY) AND sku_id = ?",
                                     "ssi", items[i].text, id, items[i].sku);
         if (changed < 0)
-            goto out;
+            return;
         if (changed == 0) {
             /* update_time always changes, so 0 rows means the SKU is not in the order */
-            bad_item(r, i + 1, "not_in_order");
-            goto out;
+            refuse_item(r, i + 1, "not_in_order");
+            return;
         }
     }
     if (db_exec(r,
-                "UPDATE df_order_info SET order_status = 5, update_time = NOW(6)"
-                " WHERE order_id = CAST(? AS BINARY) AND order_status = 4",
-                "s", id) < 0 ||
+                "UPDATE df_order_info SET order_status = ?, update_time = NOW(6)"
+                " WHERE order_id = CAST(? AS BINARY) AND order_status = ?",
+                "isi", (long long)ORDER_FINISHED, id, (long long)ORDER_UNCOMMENTED) < 0 ||
         db_commit(r) < 0)
-        goto out;
-    began = 0;
+        return;
     resp_res_ok(r, 5, "评论成功");
-out:
-    if (began && !r->mysql_broken)
-        db_rollback(r);
 }

@@ -42,26 +42,17 @@
 #include "log.h"
 #include "money.h"
 #include "order.h"
+#include "order_lines.h"
+#include "user_address.h"
 
-#define ORDER_SKUS_MAX 100
-#define SKU_ID_MAX 2147483647LL          /* df_goods_sku.id is an int */
-#define TX_TRIES 5                       /* deadlocks and lock-wait timeouts */
-#define OPTIMISTIC_TRIES 64              /* each failed try means another order took stock */
+#define TX_TRIES 5          /* deadlocks and lock-wait timeouts */
+#define OPTIMISTIC_TRIES 64 /* each failed try means another order took stock */
 #define IDEM_KEY_MAX 64
-
-#define ER_DUP_ENTRY 1062
-#define ER_LOCK_WAIT_TIMEOUT 1205
-#define ER_LOCK_DEADLOCK 1213
-
-struct line {
-    long long sku, count, stock;
-    int64_t price; /* cents */
-};
 
 struct order {
     long long uid, addr_id, pay_method;
-    const char *idem_key; /* NULL: none given */
-    struct line *lines;   /* ascending sku */
+    const char *idem_key;     /* NULL: none given */
+    struct order_line *lines; /* ascending sku */
     size_t n;
     long long total_count;
     int64_t total_price;
@@ -74,14 +65,9 @@ struct order {
 /* What one try of the transaction came to. */
 enum tx { TX_DONE, TX_ANSWERED, TX_RETRY, TX_FAILED };
 
-static void answer_sku(struct df_req *r, int res, const char *msg, long long sku, const char *reason) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", res);
-    cJSON_AddStringToObject(o, "errmsg", msg);
-    cJSON_AddNumberToObject(o, "sku_id", (double)sku);
-    if (reason)
-        cJSON_AddStringToObject(o, "reason", reason);
-    resp_json(r, 200, o);
+/* A step that did not go on, as the transaction's outcome. */
+static enum tx tx_of(enum step s) {
+    return s == STEP_ANSWERED ? TX_ANSWERED : TX_FAILED;
 }
 
 static int idem_key_valid(const char *k) {
@@ -92,124 +78,98 @@ static int idem_key_valid(const char *k) {
 }
 
 static int cmp_line(const void *a, const void *b) {
-    long long x = ((const struct line *)a)->sku, y = ((const struct line *)b)->sku;
+    long long x = ((const struct order_line *)a)->sku, y = ((const struct order_line *)b)->sku;
     return (x > y) - (x < y);
 }
 
-/* total_pay, optional: what the preview showed the buyer, "29.80"; 1 when
- * answered (not an amount), else 0. */
-static int read_expected_pay(struct df_req *r, struct order *o) {
+/* total_pay, optional: what the preview showed the buyer, "29.80";
+ * answered when it is not an amount. */
+static enum step read_expected_pay(struct df_req *r, struct order *o) {
     const char *s = req_param(r, "total_pay");
     o->expected_pay = -1;
     if (!s)
-        return 0;
+        return STEP_OK;
     if (s[0] == '-' || money_parse(s, &o->expected_pay) < 0 || o->expected_pay > MONEY_COLUMN_MAX) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "total_pay");
-        return 1;
+        return STEP_ANSWERED;
     }
-    return 0;
+    return STEP_OK;
 }
 
-/* The form as the contract checks it, in the original's order; 1 when an
- * answer was given. The SKU ids end up sorted and without repeats. */
-static int read_form(struct df_req *r, struct order *o) {
+/* The form as the contract checks it, in the original's order. The SKU
+ * ids end up sorted and without repeats. */
+static enum step read_form(struct df_req *r, struct order *o) {
     const char *ids[ORDER_SKUS_MAX + 1];
     const char *addr = req_param(r, "addr_id"), *pm = req_param(r, "pay_method");
     size_t n = req_param_list(r, "sku_ids", ids, ORDER_SKUS_MAX + 1);
     if (!addr || !*addr || !pm || !*pm || n == 0) {
         resp_res_err(r, 1, ORDER_PARAMS_MSG);
-        return 1;
+        return STEP_ANSWERED;
     }
     if (n > ORDER_SKUS_MAX) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "too_many_skus");
-        return 1;
+        return STEP_ANSWERED;
     }
     const char *idem_header = req_header(r, "Idempotency-Key");
     o->idem_key = idem_header ? idem_header : req_param(r, "idempotency_key");
     if (o->idem_key && !idem_key_valid(o->idem_key)) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
-        return 1;
+        return STEP_ANSWERED;
     }
-    if (read_expected_pay(r, o) != 0)
-        return 1;
+    if (read_expected_pay(r, o) != STEP_OK)
+        return STEP_ANSWERED;
     if (pm[0] < '1' || pm[0] > '4' || pm[1]) {
         resp_res_err(r, 2, "非法的支付方式");
-        return 1;
+        return STEP_ANSWERED;
     }
     o->pay_method = pm[0] - '0';
     o->addr_id = parse_id(addr);
-    if (o->addr_id < 0 || o->addr_id > SKU_ID_MAX) {
-        resp_res_err(r, 3, "地址非法");
-        return 1;
+    if (o->addr_id < 0 || o->addr_id > ADDRESS_ID_MAX) {
+        resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
+        return STEP_ANSWERED;
     }
-    o->lines = arena_alloc(&r->arena, sizeof(struct line) * n);
-    for (size_t i = 0; i < n; i++) {
-        long long id = parse_id(ids[i]);
-        if (id < 0 || id > SKU_ID_MAX) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddNumberToObject(e, "res", 4);
-            cJSON_AddStringToObject(e, "errmsg", ORDER_NO_SKU_MSG);
-            cJSON_AddStringToObject(e, "sku_id", ids[i]);
-            cJSON_AddStringToObject(e, "reason", "bad_id");
-            resp_json(r, 200, e);
-            return 1;
-        }
-        o->lines[i] = (struct line){.sku = id};
-    }
-    qsort(o->lines, n, sizeof(struct line), cmp_line);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || o->lines[k - 1].sku != o->lines[i].sku)
-            o->lines[k++] = o->lines[i];
-    o->n = k;
-    return 0;
+    o->lines = arena_alloc(&r->arena, sizeof(struct order_line) * n);
+    if (order_lines_parse(r, ids, n, o->lines, &o->n) != STEP_OK)
+        return STEP_ANSWERED;
+    qsort(o->lines, o->n, sizeof(struct order_line), cmp_line);
+    return STEP_OK;
 }
 
-/* 1 answered (not the user's address), 0 fine, -1 failure. */
-static int check_address(struct df_req *r, const struct order *o) {
+/* Answered when the address is not the user's. */
+static enum step check_address(struct df_req *r, const struct order *o) {
     struct db_rows rows;
     int rc;
     if (db_query(r, &rows, "SELECT id FROM df_address WHERE id = ? AND user_id = ? AND is_delete = 0", "ii",
-                 o->addr_id, o->uid) < 0)
-        return -1;
-    if ((rc = db_next(&rows)) < 0)
-        return -1;
+                 o->addr_id, o->uid) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return STEP_FAILED;
     if (rc == 0) {
-        resp_res_err(r, 3, "地址非法");
-        return 1;
+        resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
+        return STEP_ANSWERED;
     }
-    return 0;
+    return STEP_OK;
 }
 
 /* Takes the lines out of the cart into the order's claim, one script; their
- * counts come with them. 1 answered (a SKU the cart holds no count of:
- * nothing taken), 0 claimed, -1 failure. */
-static int claim_lines(struct df_req *r, struct order *o) {
+ * counts come with them. Answered when the cart holds no count of a SKU
+ * (nothing taken). */
+static enum step claim_lines(struct df_req *r, struct order *o) {
     long long *skus = arena_alloc(&r->arena, sizeof(long long) * o->n);
     long long *counts = arena_alloc(&r->arena, sizeof(long long) * o->n);
     size_t missing = 0;
     for (size_t i = 0; i < o->n; i++)
         skus[i] = o->lines[i].sku;
     int rc = cart_claim_take(r, o->uid, o->order_id, o->n, skus, counts, &missing);
-    if (rc == 1)
-        answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[missing].sku, "not_in_cart");
-    if (rc != 0)
-        return rc;
+    if (rc < 0)
+        return STEP_FAILED;
+    if (rc > 0) {
+        order_line_refuse(r, o->lines[missing].sku, "not_in_cart");
+        return STEP_ANSWERED;
+    }
     o->claimed = 1;
     for (size_t i = 0; i < o->n; i++)
         o->lines[i].count = counts[i];
-    return 0;
-}
-
-static const char *ids_json(struct df_req *r, const struct order *o) {
-    size_t cap = o->n * 22 + 3, len = 0;
-    char *s = arena_alloc(&r->arena, cap);
-    s[len++] = '[';
-    for (size_t i = 0; i < o->n; i++)
-        len += (size_t)snprintf(s + len, cap - len, "%s%lld", i ? "," : "", o->lines[i].sku);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
+    return STEP_OK;
 }
 
 /* [[sku, count, "price"], ...] for the one INSERT of the order's goods. */
@@ -229,76 +189,29 @@ static const char *goods_json(struct df_req *r, const struct order *o) {
 
 /* Prices, status and stock of every SKU in one unlocked read (the latest
  * committed values); answers res 4 or 6 for the first SKU that cannot be
- * sold. 1 answered, 0 fine, -1 failure. */
-static int read_skus(struct df_req *r, struct order *o) {
-    struct db_rows rows;
-    int rc;
-    size_t found = 0;
-    if (db_query(r, &rows,
-                 "SELECT s.id, s.price, s.stock, s.status FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j"
-                 " JOIN df_goods_sku s ON s.id = j.id ORDER BY s.id",
-                 "s", ids_json(r, o)) < 0)
-        return -1;
-    /* rows come in ascending id, as the lines are: a gap is a missing SKU */
-    while ((rc = db_next(&rows)) > 0) {
-        long long id = db_ll(&rows, 0);
-        if (found < o->n && o->lines[found].sku < id) {
-            answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[found].sku, "unknown");
-            return 1;
-        }
-        if (found >= o->n || o->lines[found].sku != id)
-            continue;
-        struct line *l = &o->lines[found++];
-        if (db_ll(&rows, 3) != 1) {
-            answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, "offline");
-            return 1;
-        }
-        if (money_parse(db_str(&rows, 1), &l->price) < 0) {
-            req_fail(r, 500, "order", "unreadable price");
-            return -1;
-        }
-        l->stock = db_ll(&rows, 2);
-        if (l->stock < l->count) {
-            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
-            return 1;
-        }
-    }
-    if (rc < 0)
-        return -1;
-    if (found < o->n) {
-        answer_sku(r, 4, ORDER_NO_SKU_MSG, o->lines[found].sku, "unknown");
-        return 1;
-    }
-    return 0;
+ * sold. */
+static enum step read_skus(struct df_req *r, struct order *o) {
+    enum step s = order_lines_read_skus(r, o->lines, o->n);
+    return s != STEP_OK ? s : order_lines_check(r, o->lines, o->n, LINES_SOLD, "order");
 }
 
-/* 1 answered (the total does not fit the column), 0 fine. */
-static int add_up(struct df_req *r, struct order *o) {
-    int64_t amount, total = 0;
-    long long count = 0; /* each count at most CART_COUNT_MAX, at most ORDER_SKUS_MAX of them */
-    const char *why = NULL;
-    for (size_t i = 0; i < o->n && !why; i++) {
-        if (money_mul(o->lines[i].price, o->lines[i].count, &amount) < 0 || money_add(total, amount, &total) < 0)
-            why = "amount_too_large";
-        count += o->lines[i].count;
-    }
-    if (why || (why = order_totals_refusal(total, count))) {
-        resp_res_reason(r, 7, ORDER_FAILED_MSG, why);
-        return 1;
-    }
-    o->total_count = count;
-    o->total_price = total;
-    return 0;
+/* Answered when the total does not fit the column. */
+static enum step add_up(struct df_req *r, struct order *o) {
+    const char *why = order_lines_total(o->lines, o->n, &o->total_price, &o->total_count);
+    if (!why)
+        return STEP_OK;
+    resp_res_reason(r, 7, ORDER_FAILED_MSG, why);
+    return STEP_ANSWERED;
 }
 
 /* res 8 when the buyer was shown another total_pay than this order would
  * cost: the new totals and every line's price and amount, for the page to
- * show before the buyer confirms again. 1 answered, 0 the same amount. */
-static int check_expected_pay(struct df_req *r, const struct order *o) {
+ * show before the buyer confirms again. */
+static enum step check_expected_pay(struct df_req *r, const struct order *o) {
     char money[MONEY_STR_MAX];
     int64_t pay = o->total_price + ORDER_TRANSIT_CENTS, amount;
     if (o->expected_pay < 0 || o->expected_pay == pay)
-        return 0;
+        return STEP_OK;
     cJSON *a = resp_res_reason(r, 8, "商品价格已变化", "price_changed");
     money_format(pay, money);
     cJSON_AddStringToObject(a, "total_pay", money);
@@ -319,7 +232,7 @@ static int check_expected_pay(struct df_req *r, const struct order *o) {
         cJSON_AddStringToObject(l, "amount", money);
         cJSON_AddItemToArray(skus, l);
     }
-    return 1;
+    return STEP_ANSWERED;
 }
 
 /* UTC time to the microsecond, the user id and 48 random bits: sorts by
@@ -342,119 +255,126 @@ static int new_order_id(struct df_req *r, struct order *o) {
     return 0;
 }
 
-/* The order a key already made, answered as a success; 1 answered, 0 not
- * found (its transaction rolled back after all: try again), -1 failure.
- * A locking read: a request with this key still in its transaction holds
- * the key's row, so this waits for its outcome instead of missing it. */
-static int replay(struct df_req *r, const struct order *o) {
+/* The order a key already made, answered as a success; STEP_OK when there
+ * is none (its transaction rolled back after all: try again). A locking
+ * read: a request with this key still in its transaction holds the key's
+ * row, so this waits for its outcome instead of missing it. */
+static enum step replay(struct df_req *r, const struct order *o) {
     struct db_rows rows;
     int rc;
     if (db_query(r, &rows,
                  "SELECT order_id FROM df_order_idempotency WHERE user_id = ? AND idem_key = ? LOCK IN SHARE MODE",
                  "is", o->uid, o->idem_key) < 0 ||
         (rc = db_next(&rows)) < 0)
-        return -1;
+        return STEP_FAILED;
     if (rc == 0)
-        return 0;
-    cJSON *ok = resp_res_ok(r, 5, "创建成功");
+        return STEP_OK;
+    cJSON *ok = resp_res_ok(r, 5, ORDER_CREATED_MSG);
     cJSON_AddStringToObject(ok, "order_id", db_str(&rows, 0));
     cJSON_AddBoolToObject(ok, "replayed", 1);
-    return 1;
+    return STEP_ANSWERED;
 }
 
-/* Takes the stock of one line as the locking mode says: 1 answered (and
- * the caller rolls back), 0 taken, -1 failure. */
-static int take_stock(struct df_req *r, struct line *l, int mode) {
+/* The SKU's stock and status read again by sql (binds its id), refused as
+ * the first read refuses them; STEP_OK with l->stock the stock read. */
+static enum step sku_refusal(struct df_req *r, struct order_line *l, const char *sql) {
     struct db_rows rows;
-    long long n;
     int rc;
-    switch (mode) {
-    case LOCK_GUARDED:
-        if ((n = db_exec(r,
-                         "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ?"
-                         " WHERE id = ? AND stock >= ? AND status = 1",
-                         "iiii", l->count, l->count, l->sku, l->count)) < 0)
-            return -1;
-        if (n == 0) {
-            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
-            return 1;
-        }
-        return 0;
-    case LOCK_PESSIMISTIC:
-        if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ? FOR UPDATE", "i", l->sku) < 0 ||
-            (rc = db_next(&rows)) < 0)
-            return -1;
-        if (rc == 0 || db_ll(&rows, 1) != 1) {
-            answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, rc == 0 ? "unknown" : "offline");
-            return 1;
-        }
-        if (db_ll(&rows, 0) < l->count) {
-            answer_sku(r, 6, "商品库存不足", l->sku, NULL);
-            return 1;
-        }
-        if (db_exec(r, "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ? WHERE id = ?", "iii", l->count,
-                    l->count, l->sku) < 0)
-            return -1;
-        return 0;
-    default: /* LOCK_OPTIMISTIC: the first try uses the stock read before */
-        for (int i = 0; i < OPTIMISTIC_TRIES; i++) {
-            if (i > 0) {
-                if (db_query(r, &rows, "SELECT stock, status FROM df_goods_sku WHERE id = ?", "i", l->sku) < 0 ||
-                    (rc = db_next(&rows)) < 0)
-                    return -1;
-                if (rc == 0 || db_ll(&rows, 1) != 1) {
-                    answer_sku(r, 4, ORDER_NO_SKU_MSG, l->sku, rc == 0 ? "unknown" : "offline");
-                    return 1;
-                }
-                l->stock = db_ll(&rows, 0);
-                if (l->stock < l->count) {
-                    answer_sku(r, 6, "商品库存不足", l->sku, NULL);
-                    return 1;
-                }
-            }
-            if ((n = db_exec(r,
-                             "UPDATE df_goods_sku SET stock = ?, sales = sales + ?"
-                             " WHERE id = ? AND stock = ? AND status = 1",
-                             "iiii", l->stock - l->count, l->count, l->sku, l->stock)) < 0)
-                return -1;
-            if (n == 1)
-                return 0;
-        }
-        resp_res_reason(r, 7, ORDER_FAILED_MSG, "contention");
-        return 1;
+    if (db_query(r, &rows, sql, "i", l->sku) < 0 || (rc = db_next(&rows)) < 0)
+        return STEP_FAILED;
+    struct order_line now = *l;
+    now.found = rc > 0;
+    if (now.found) {
+        now.stock = db_ll(&rows, 0);
+        now.status = db_ll(&rows, 1);
     }
+    enum step s = order_lines_check(r, &now, 1, LINES_SOLD, "order");
+    l->stock = now.stock;
+    return s;
 }
+
+/* The stock of one line taken as the locking mode says (the file's top
+ * comment): answered (res 6, res 4, res 7 contention) and the caller rolls
+ * back. */
+static enum step take_guarded(struct df_req *r, struct order_line *l) {
+    long long n = db_exec(r,
+                          "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ?"
+                          " WHERE id = ? AND stock >= ? AND status = 1",
+                          "iiii", l->count, l->count, l->sku, l->count);
+    if (n < 0)
+        return STEP_FAILED;
+    if (n == 0) {
+        order_line_refuse(r, l->sku, NULL);
+        return STEP_ANSWERED;
+    }
+    return STEP_OK;
+}
+
+static enum step take_pessimistic(struct df_req *r, struct order_line *l) {
+    enum step s = sku_refusal(r, l, "SELECT stock, status FROM df_goods_sku WHERE id = ? FOR UPDATE");
+    if (s != STEP_OK)
+        return s;
+    if (db_exec(r, "UPDATE df_goods_sku SET stock = stock - ?, sales = sales + ? WHERE id = ?", "iii", l->count,
+                l->count, l->sku) < 0)
+        return STEP_FAILED;
+    return STEP_OK;
+}
+
+/* The first try uses the stock read_skus read. */
+static enum step take_optimistic(struct df_req *r, struct order_line *l) {
+    enum step s;
+    for (int i = 0; i < OPTIMISTIC_TRIES; i++) {
+        if (i > 0 && (s = sku_refusal(r, l, "SELECT stock, status FROM df_goods_sku WHERE id = ?")) != STEP_OK)
+            return s;
+        long long n = db_exec(r,
+                              "UPDATE df_goods_sku SET stock = ?, sales = sales + ?"
+                              " WHERE id = ? AND stock = ? AND status = 1",
+                              "iiii", l->stock - l->count, l->count, l->sku, l->stock);
+        if (n < 0)
+            return STEP_FAILED;
+        if (n == 1)
+            return STEP_OK;
+    }
+    resp_res_reason(r, 7, ORDER_FAILED_MSG, "contention");
+    return STEP_ANSWERED;
+}
+
+static enum step (*const take_stock[])(struct df_req *r, struct order_line *l) = {
+    [LOCK_GUARDED] = take_guarded,
+    [LOCK_PESSIMISTIC] = take_pessimistic,
+    [LOCK_OPTIMISTIC] = take_optimistic,
+};
 
 /* The caps on a user's orders at status 1, inside the transaction: unpaid
  * online-payment orders (dailyfresh-order-max-unpaid) and unconfirmed
  * cash-on-delivery orders (dailyfresh-order-max-cod), each counted apart,
  * so orders of one kind never lock the buyer out of the other. The user's
  * row is locked first, so two commits of one user count one after the
- * other and cannot both pass at the cap. 1 answered, 0 fine, -1 failure. */
-static int check_unpaid(struct df_req *r, const struct order *o) {
+ * other and cannot both pass at the cap. */
+static enum step check_unpaid(struct df_req *r, const struct order *o) {
     int cod = o->pay_method == PAY_CASH;
     long max = cod ? r->app->cfg.order_max_cod : r->app->cfg.order_max_unpaid;
     struct db_rows rows;
     int rc;
     if (max == 0)
-        return 0;
+        return STEP_OK;
     if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? FOR UPDATE", "i", o->uid) < 0 ||
         (rc = db_next(&rows)) < 0)
-        return -1;
+        return STEP_FAILED;
     if (db_query(r, &rows,
-                 "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = 1 AND (pay_method = 1) = ?",
-                 "ii", o->uid, (long long)cod) < 0 ||
+                 "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = ? AND (pay_method = ?) = ?",
+                 "iiii", o->uid, (long long)ORDER_UNPAID, (long long)PAY_CASH, (long long)cod) < 0 ||
         (rc = db_next(&rows)) < 0)
-        return -1;
+        return STEP_FAILED;
     if (rc == 0) {
         req_fail(r, 500, "order", "COUNT(*) returned no row");
-        return -1;
+        return STEP_FAILED;
     }
     if (db_ll(&rows, 0) < max)
-        return 0;
+        return STEP_OK;
     cJSON_AddNumberToObject(resp_res_reason(r, 7, ORDER_FAILED_MSG, cod ? "too_many_cod" : "too_many_unpaid"),
                             cod ? "max_cod" : "max_unpaid", (double)max);
-    return 1;
+    return STEP_ANSWERED;
 }
 
 /* Another order id, the claim (when there is one yet) moved to it. */
@@ -470,88 +390,101 @@ static int new_id(struct df_req *r, struct order *o) {
     return 0;
 }
 
-/* One try of the whole transaction. */
-static enum tx commit_once(struct df_req *r, struct order *o) {
-    int rc;
-    long long n;
+/* First in the transaction, so that a repeat of this key waits here for
+ * this order, and claims nothing while this one holds the lines. */
+static int insert_key(struct df_req *r, const struct order *o) {
+    if (!o->idem_key)
+        return 0;
+    long long n = db_exec(r,
+                          "INSERT INTO df_order_idempotency (user_id, idem_key, order_id, create_time)"
+                          " VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
+                          "iss", o->uid, o->idem_key, o->order_id);
+    return n < 0 ? -1 : 0;
+}
+
+static int insert_order(struct df_req *r, const struct order *o) {
     char total[MONEY_STR_MAX], transit[MONEY_STR_MAX];
-    if (db_begin(r) < 0)
-        return TX_FAILED;
-    /* first, so that a repeat of this key waits here for this order, and
-     * claims nothing while this one holds the lines */
-    if (o->idem_key && db_exec(r,
-                               "INSERT INTO df_order_idempotency (user_id, idem_key, order_id, create_time)"
-                               " VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
-                               "iss", o->uid, o->idem_key, o->order_id) < 0)
-        goto failed;
-    if (!o->claimed && (rc = claim_lines(r, o)) != 0) {
-        if (!r->mysql_broken)
-            db_rollback(r);
-        return rc > 0 ? TX_ANSWERED : TX_FAILED;
-    }
-    /* the total compared is the one this try writes: prices read again on
-     * a retry are compared again */
-    if ((rc = read_skus(r, o)) != 0 || (rc = add_up(r, o)) != 0 || (rc = check_expected_pay(r, o)) != 0) {
-        if (rc < 0)
-            goto failed;
-        db_rollback(r);
-        return TX_ANSWERED;
-    }
-    /* after the key, so that a repeat of a key that made an order is
-     * answered that order even at the cap */
-    if ((rc = check_unpaid(r, o)) != 0) {
-        if (rc < 0)
-            goto failed;
-        db_rollback(r);
-        return TX_ANSWERED;
-    }
     money_format(o->total_price, total);
     money_format(ORDER_TRANSIT_CENTS, transit);
-    if (db_exec(r,
-                "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method, total_count,"
-                " total_price, transit_price, order_status, trade_no, addr_id, user_id)"
-                " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, 1, '', ?, ?)",
-                "siissii", o->order_id, o->pay_method, o->total_count, total, transit, o->addr_id, o->uid) < 0)
-        goto failed;
-    for (size_t i = 0; i < o->n; i++)
-        if ((rc = take_stock(r, &o->lines[i], r->app->cfg.locking)) != 0) {
-            if (rc < 0)
-                goto failed;
-            db_rollback(r);
-            return TX_ANSWERED;
-        }
-    if ((n = db_exec(r,
-                     "INSERT INTO df_order_goods (create_time, update_time, is_delete, count, price, comment,"
-                     " order_id, sku_id)"
-                     " SELECT NOW(6), NOW(6), 0, j.n, j.price, '', ?, j.id FROM JSON_TABLE(?, '$[*]' COLUMNS"
-                     " (id INT PATH '$[0]', n INT PATH '$[1]', price DECIMAL(10,2) PATH '$[2]')) AS j",
-                     "ss", o->order_id, goods_json(r, o))) < 0)
-        goto failed;
+    long long n = db_exec(r,
+                          "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
+                          " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
+                          " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ?)",
+                          "siissiii", o->order_id, o->pay_method, o->total_count, total, transit,
+                          (long long)ORDER_UNPAID, o->addr_id, o->uid);
+    return n < 0 ? -1 : 0;
+}
+
+/* One df_order_goods row a line, one statement. */
+static int insert_goods(struct df_req *r, const struct order *o) {
+    long long n = db_exec(r,
+                          "INSERT INTO df_order_goods (create_time, update_time, is_delete, count, price, comment,"
+                          " order_id, sku_id)"
+                          " SELECT NOW(6), NOW(6), 0, j.n, j.price, '', ?, j.id FROM JSON_TABLE(?, '$[*]' COLUMNS"
+                          " (id INT PATH '$[0]', n INT PATH '$[1]', price DECIMAL(10,2) PATH '$[2]')) AS j",
+                          "ss", o->order_id, goods_json(r, o));
+    if (n < 0)
+        return -1;
     if ((size_t)n != o->n) {
         req_fail(r, 500, "order", "order goods rows missing");
-        goto failed;
+        return -1;
     }
+    return 0;
+}
+
+/* After a failed statement, rolled back: a deadlock or lock-wait timeout
+ * runs the transaction again; so does a duplicate key, unless it is the
+ * idempotency key's and its order stands (answered). */
+static enum tx after_failure(struct df_req *r, struct order *o) {
+    int retryable = db_retryable(r), duplicate = db_duplicate(r);
+    enum step s;
+    if (!r->mysql_broken)
+        db_rollback(r);
+    if (retryable) {
+        req_fail_clear(r);
+        return TX_RETRY;
+    }
+    if (!duplicate || r->mysql_broken)
+        return TX_FAILED;
+    req_fail_clear(r);
+    /* the key's order, or (one in 2^48) an order id taken: try again */
+    if (o->idem_key && (s = replay(r, o)) != STEP_OK)
+        return tx_of(s);
+    return new_id(r, o) < 0 ? TX_FAILED : TX_RETRY;
+}
+
+/* One try of the whole transaction. */
+static enum tx commit_once(struct df_req *r, struct order *o) {
+    enum step s = STEP_FAILED;
+    if (db_begin(r) < 0)
+        return TX_FAILED;
+    if (insert_key(r, o) < 0 || (!o->claimed && (s = claim_lines(r, o)) != STEP_OK))
+        goto failed;
+    /* the total compared is the one this try writes: prices read again on
+     * a retry are compared again; the caps after the key, so that a repeat
+     * of a key that made an order is answered that order even at the cap */
+    if ((s = read_skus(r, o)) != STEP_OK || (s = add_up(r, o)) != STEP_OK ||
+        (s = check_expected_pay(r, o)) != STEP_OK || (s = check_unpaid(r, o)) != STEP_OK)
+        goto failed;
+    s = STEP_FAILED;
+    if (insert_order(r, o) < 0)
+        goto failed;
+    for (size_t i = 0; i < o->n; i++)
+        if ((s = take_stock[r->app->cfg.locking](r, &o->lines[i])) != STEP_OK)
+            goto failed;
+    s = STEP_FAILED;
+    if (insert_goods(r, o) < 0)
+        goto failed;
     if (db_commit(r) < 0) {
         o->commit_unknown = 1;
         return TX_FAILED;
     }
     return TX_DONE;
 failed:
-    rc = db_last_errno(r);
-    if (!r->mysql_broken)
-        db_rollback(r);
-    if (rc == ER_LOCK_DEADLOCK || rc == ER_LOCK_WAIT_TIMEOUT) {
-        req_fail_clear(r);
-        return TX_RETRY;
-    }
-    if (rc == ER_DUP_ENTRY && !r->mysql_broken) {
-        req_fail_clear(r);
-        /* the key's order, or (one in 2^48) an order id taken: try again */
-        if (o->idem_key && (rc = replay(r, o)) != 0)
-            return rc > 0 ? TX_ANSWERED : TX_FAILED;
-        return new_id(r, o) < 0 ? TX_FAILED : TX_RETRY;
-    }
-    return TX_FAILED;
+    if (s != STEP_ANSWERED)
+        return after_failure(r, o);
+    db_rollback(r);
+    return TX_ANSWERED;
 }
 
 /* The claim's end. After COMMIT the order stands whatever happens here: a
@@ -574,29 +507,34 @@ static void settle_claim(struct df_req *r, const struct order *o, int committed)
            committed ? "dropped" : "given back");
 }
 
+/* The address checked, an order id, then the transaction until it is
+ * done, answered or failed (res 7 busy after TX_TRIES deadlocks). */
+static enum tx place(struct df_req *r, struct order *o) {
+    enum step s = check_address(r, o);
+    enum tx t = TX_RETRY;
+    if (s != STEP_OK)
+        return tx_of(s);
+    if (new_order_id(r, o) < 0)
+        return TX_FAILED;
+    for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
+        t = commit_once(r, o);
+    if (t != TX_RETRY)
+        return t;
+    resp_res_reason(r, 7, ORDER_FAILED_MSG, "busy");
+    return TX_ANSWERED;
+}
+
 void order_commit(struct df_req *r) {
     struct order o = {0};
-    enum tx t = TX_RETRY;
-    int rc;
-    if (session_require(r, &o.uid, ORDER_LOGIN_MSG) <= 0 || read_form(r, &o) != 0)
-        goto out;
-    if ((rc = check_address(r, &o)) == 0 && (rc = new_order_id(r, &o)) == 0) {
-        for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)
-            t = commit_once(r, &o);
-        if (t == TX_RETRY)
-            resp_res_reason(r, 7, ORDER_FAILED_MSG, "busy");
-        rc = t == TX_DONE ? 0 : t == TX_FAILED ? -1 : 1;
-    }
-    settle_claim(r, &o, rc == 0);
-    if (rc > 0 && o.idem_key) {
-        /* an order this key made is the answer, whatever this request
-         * ran into (the lines already ordered by it, say) */
+    if (session_require(r, &o.uid, ORDER_LOGIN_MSG) <= 0 || read_form(r, &o) != STEP_OK)
+        return;
+    enum tx t = place(r, &o);
+    settle_claim(r, &o, t == TX_DONE);
+    if (t == TX_ANSWERED && o.idem_key) {
+        /* an order this key made is the answer, whatever this request ran
+         * into (the lines already ordered by it, say) */
         replay(r, &o);
-        goto out;
+    } else if (t == TX_DONE) {
+        cJSON_AddStringToObject(resp_res_ok(r, 5, ORDER_CREATED_MSG), "order_id", o.order_id);
     }
-    if (rc != 0)
-        goto out;
-    cJSON_AddStringToObject(resp_res_ok(r, 5, "创建成功"), "order_id", o.order_id);
-out:
-    return;
 }

@@ -1,4 +1,4 @@
-/* Expiry of unpaid orders (see order_expire.h).
+/* Expiry of unpaid orders: how the sweep keeps order_expire.h's promise.
  *
  * Exactly once across processes: the expired orders are selected FOR UPDATE
  * SKIP LOCKED, so two sweepers take disjoint sets and neither waits for
@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "order.h"
 
 struct sku_back {
     long long sku_id;
@@ -71,9 +72,9 @@ static int restock(struct df_req *r, struct sku_back *skus, size_t n) {
  * sold), -1 on a database error. */
 static int cancel_one(struct df_req *r, const char *order_id, struct sku_back **skus, size_t *n, size_t *cap) {
     long long changed = db_exec(r,
-                                "UPDATE df_order_info SET order_status = 6, update_time = NOW(6)"
-                                " WHERE order_id = ? AND order_status = 1",
-                                "s", order_id);
+                                "UPDATE df_order_info SET order_status = ?, update_time = NOW(6)"
+                                " WHERE order_id = ? AND order_status = ?",
+                                "isi", (long long)ORDER_CANCELLED, order_id, (long long)ORDER_UNPAID);
     if (changed < 0)
         return -1;
     if (changed != 1)
@@ -97,9 +98,9 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
         return -1;
     struct db_rows rows;
     if (db_query(r, &rows,
-                 "SELECT order_id FROM df_order_info WHERE order_status = 1 AND " ORDER_EXPIRED_SQL
+                 "SELECT order_id FROM df_order_info WHERE order_status = ? AND " ORDER_EXPIRED_SQL
                  " ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
-                 "iiii", (long long)ttl_s, (long long)cod_ttl_s, (long long)cod_ttl_s, (long long)batch) < 0)
+                 "iiiii", (long long)ORDER_UNPAID, (long long)ttl_s, (long long)cod_ttl_s, (long long)cod_ttl_s, (long long)batch) < 0)
         goto fail;
     const char **ids = arena_alloc(&r->arena, sizeof(*ids) * (size_t)batch);
     size_t n_ids = 0;

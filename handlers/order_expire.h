@@ -14,9 +14,6 @@
 
 #include "req.h"
 
-#define ORDER_STATUS_UNPAID 1
-#define ORDER_STATUS_CANCELLED 6 /* 已取消 */
-
 /* The one expiry rule, for the sweep and for payment: true for an order
  * past its time limit. Binds "iii": ttl, cod_ttl, cod_ttl. */
 #define ORDER_EXPIRED_SQL                                                            \

@@ -15,7 +15,8 @@
  *          "addresses":[<address>, default first, then newest]}
  *   Repeated ids count once (first place kept). Three round trips whatever
  *   the number of SKUs: one statement for the SKUs, one HMGET, one
- *   statement for the addresses.
+ *   statement for the addresses. The lines and their refusals are
+ *   order_lines.c's, which the commit uses too.
  *
  * GET /api/orders?page=N   newest first, ORDERS_PAGE_SIZE a page
  *   res 0 {"errmsg":"用户未登录"} | res 1 {"errmsg":"页码错误"}
@@ -35,25 +36,14 @@
  *   "address":{"id","receiver","addr","phone","zip_code"},
  *   "items":[{"sku_id","name","image","unite","price","count","amount","comment"}]} */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "user_address.h"
-#include "cart.h"
 #include "handlers.h"
 #include "money.h"
 #include "order.h"
+#include "order_lines.h"
+#include "user_address.h"
 
-#define PREVIEW_SKUS_MAX 100
 #define ORDERS_PAGE_SIZE 10
-#define SKU_ID_MAX 2147483647LL /* df_goods_sku.id is an int */
-
-/* The SKUs asked for, in the order asked; ord maps a row to its id. */
-static const char preview_sql[] =
-    "SELECT j.ord, s.id, s.name, s.price, s.unite, s.image, s.stock, s.status"
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, id BIGINT PATH '$')) AS j"
-    " JOIN df_goods_sku s ON s.id = j.id ORDER BY j.ord";
 
 static const char addresses_sql[] = "SELECT " ADDRESS_COLUMNS " FROM df_address WHERE user_id = ? AND is_delete = 0 "
                                     "ORDER BY is_default DESC, create_time DESC, id DESC";
@@ -82,171 +72,64 @@ static const char items_sql[] =
 
 /* ------------------------------------------------------------------ preview */
 
-/* 200 {"res":4,"errmsg":"商品不存在","sku_id":…,"reason":…}; takes sku_id. */
-static void no_sku(struct df_req *r, cJSON *sku_id, const char *reason) {
-    cJSON *o = resp_res(r, 4);
-    cJSON_AddStringToObject(o, "errmsg", ORDER_NO_SKU_MSG);
-    cJSON_AddItemToObject(o, "sku_id", sku_id);
-    cJSON_AddStringToObject(o, "reason", reason);
-}
-
-/* The ids asked for, parsed and without repeats, into ids; *n their
- * number. 0, or -1 when one is no SKU id (answered res 4 bad_id). */
-static int preview_ids(struct df_req *r, const char **raw, size_t nraw, long long *ids, size_t *n) {
-    *n = 0;
-    for (size_t i = 0; i < nraw; i++) {
-        long long id = parse_id(raw[i]);
-        if (id < 0 || id > SKU_ID_MAX) {
-            no_sku(r, cJSON_CreateString(raw[i]), "bad_id");
-            return -1;
-        }
-        size_t k = 0;
-        while (k < *n && ids[k] != id)
-            k++;
-        if (k == *n)
-            ids[(*n)++] = id;
-    }
-    return 0;
-}
-
-static const char *ids_json(struct df_req *r, const long long *ids, size_t n) {
-    size_t cap = n * 21 + 3, len = 0;
-    char *s = arena_alloc(&r->arena, cap);
-    s[len++] = '[';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(s + len, cap - len, "%s%lld", i ? "," : "", ids[i]);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
-}
-
-/* HMGET cart_<uid> id…: the reply's elements follow ids. NULL on failure
- * (recorded). */
-static const redisReply *cart_counts(struct df_req *r, long long uid, const long long *ids, size_t n) {
-    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (n + 2));
-    size_t *lens = arena_alloc(&r->arena, sizeof(size_t) * (n + 2));
-    argv[0] = "HMGET";
-    argv[1] = arena_printf(&r->arena, "cart_%lld", uid);
-    for (size_t i = 0; i < n; i++)
-        argv[i + 2] = arena_printf(&r->arena, "%lld", ids[i]);
-    for (size_t i = 0; i < n + 2; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *rep = rds_cmdargv(r, (int)(n + 2), argv, lens);
-    if (rep && (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)) {
-        req_fail(r, 500, "redis", "HMGET: unexpected reply");
-        return NULL;
-    }
-    return rep;
-}
-
-/* A count the cart holds for a SKU, or 0 when it holds none (no field,
- * a value that is no count, or 0). */
-static long long cart_count_of(const redisReply *v) {
-    long long count;
-    if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &count) < 0)
-        return 0;
-    return count;
-}
-
-static cJSON *preview_sku_json(const struct db_rows *rows, long long count, const char *amount) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)db_ll(rows, 1));
-    cJSON_AddStringToObject(o, "name", db_str(rows, 2));
-    cJSON_AddStringToObject(o, "price", db_str(rows, 3));
-    cJSON_AddStringToObject(o, "unite", db_str(rows, 4));
-    cJSON_AddStringToObject(o, "image", db_str(rows, 5));
-    cJSON_AddNumberToObject(o, "stock", (double)db_ll(rows, 6));
-    cJSON_AddNumberToObject(o, "count", (double)count);
-    cJSON_AddStringToObject(o, "amount", amount);
-    return o;
-}
-
 static void add_money(cJSON *o, const char *name, int64_t cents) {
     char money[MONEY_STR_MAX];
     money_format(cents, money);
     cJSON_AddStringToObject(o, name, money);
 }
 
-void order_preview(struct df_req *r) {
-    const char *raw[PREVIEW_SKUS_MAX + 1];
-    long long ids[PREVIEW_SKUS_MAX], uid, total_count = 0;
-    int64_t cents, amount, total_price = 0, total_pay = 0;
-    const char *too_large = NULL; /* the commit's reason, answered once every SKU is checked */
-    char money[MONEY_STR_MAX];
-    size_t n, next = 0; /* next: the index of the SKU whose row is due */
+/* The user's addresses, default first, then newest; NULL on failure
+ * (recorded). */
+static cJSON *addresses_json(struct df_req *r, long long uid) {
     struct db_rows rows;
-    int rc, ok = 0;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 5);
-    cJSON *skus = cJSON_AddArrayToObject(o, "skus"); /* borrowed: o owns it */
+    int rc;
+    if (db_query(r, &rows, addresses_sql, "i", uid) < 0)
+        return NULL;
+    cJSON *a = cJSON_CreateArray();
+    while ((rc = db_next(&rows)) > 0)
+        cJSON_AddItemToArray(a, address_json(&rows));
+    if (rc < 0) {
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
 
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
-        goto out;
-    size_t nraw = req_param_list(r, "sku_ids", raw, PREVIEW_SKUS_MAX + 1);
-    if (nraw == 0 || nraw > PREVIEW_SKUS_MAX) {
-        resp_res_err(r, 1, ORDER_PARAMS_MSG);
-        goto out;
+/* res 5: the lines with their amounts (each fits: order_lines_total), the
+ * totals and the addresses, which it takes. */
+static void preview_json(struct df_req *r, const struct order_line *l, size_t n, int64_t total_price,
+                         long long total_count, cJSON *addresses) {
+    char money[MONEY_STR_MAX];
+    int64_t amount;
+    cJSON *o = resp_res(r, 5);
+    cJSON *skus = cJSON_AddArrayToObject(o, "skus");
+    for (size_t i = 0; i < n; i++) {
+        money_mul(l[i].price, l[i].count, &amount);
+        money_format(amount, money);
+        cJSON_AddItemToArray(skus, order_line_json(&l[i], money, 0));
     }
-    if (preview_ids(r, raw, nraw, ids, &n) < 0)
-        goto out;
-    const redisReply *counts = cart_counts(r, uid, ids, n);
-    if (!counts)
-        goto out;
-    if (db_query(r, &rows, preview_sql, "s", ids_json(r, ids, n)) < 0)
-        goto out;
-    /* Rows come in the order asked; an id without a row is unknown. */
-    while ((rc = db_next(&rows)) > 0) {
-        long long ord = db_ll(&rows, 0);
-        if (ord < 1 || (size_t)ord > n || (size_t)ord <= next)
-            continue;
-        if ((size_t)ord > next + 1)
-            break; /* ids[next] has no row */
-        long long count = cart_count_of(counts->element[next]);
-        if (db_ll(&rows, 7) == 0) {
-            no_sku(r, cJSON_CreateNumber((double)ids[next]), "offline");
-            goto out;
-        }
-        if (count == 0) {
-            no_sku(r, cJSON_CreateNumber((double)ids[next]), "not_in_cart");
-            goto out;
-        }
-        if (money_parse(db_str(&rows, 3), &cents) < 0) {
-            req_fail(r, 500, "order preview", "unreadable price");
-            goto out;
-        }
-        if (money_mul(cents, count, &amount) < 0 || money_add(total_price, amount, &total_price) < 0)
-            too_large = "amount_too_large";
-        total_count += count; /* each at most 15 digits, at most 100 of them */
-        if (!too_large) {
-            money_format(amount, money);
-            cJSON_AddItemToArray(skus, preview_sku_json(&rows, count, money));
-        }
-        next++;
-    }
-    if (rc < 0)
-        goto out;
-    if (next < n) {
-        no_sku(r, cJSON_CreateNumber((double)ids[next]), "unknown");
-        goto out;
-    }
-    if (too_large || (too_large = order_totals_refusal(total_price, total_count))) {
-        resp_res_reason(r, 7, ORDER_FAILED_MSG, too_large);
-        goto out;
-    }
-    total_pay = total_price + ORDER_TRANSIT_CENTS; /* fits: order_totals_refusal */
     cJSON_AddNumberToObject(o, "total_count", (double)total_count);
     add_money(o, "total_price", total_price);
     add_money(o, "transit_price", ORDER_TRANSIT_CENTS);
-    add_money(o, "total_pay", total_pay);
+    add_money(o, "total_pay", total_price + ORDER_TRANSIT_CENTS); /* fits: order_totals_refusal */
+    cJSON_AddItemToObject(o, "addresses", addresses);
+}
 
-    cJSON *addresses = cJSON_AddArrayToObject(o, "addresses");
-    if (db_query(r, &rows, addresses_sql, "i", uid) < 0)
-        goto out;
-    while ((rc = db_next(&rows)) > 0)
-        cJSON_AddItemToArray(addresses, address_json(&rows));
-    ok = rc == 0;
-out:
-    resp_json_if(r, ok, o);
+void order_preview(struct df_req *r) {
+    struct order_line *lines;
+    size_t n;
+    long long uid, total_count;
+    int64_t total_price;
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0 || order_lines_read(r, uid, &lines, &n) != STEP_OK)
+        return;
+    const char *too_large = order_lines_total(lines, n, &total_price, &total_count);
+    if (too_large) {
+        resp_res_reason(r, 7, ORDER_FAILED_MSG, too_large);
+        return;
+    }
+    cJSON *addresses = addresses_json(r, uid);
+    if (addresses)
+        preview_json(r, lines, n, total_price, total_count, addresses);
 }
 
 /* ------------------------------------------------------------------ orders */
@@ -365,41 +248,30 @@ void orders_list(struct df_req *r) {
     long long uid, page = 1;
     struct db_rows rows;
     struct order_set set = {0};
-    int ok = 0;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 5);
-
     if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
-        goto out;
+        return;
     const char *p = req_param(r, "page");
     if (p && (page = parse_id(p)) < 0) {
         resp_res_err(r, 1, "页码错误");
-        goto out;
+        return;
     }
     if (db_query(r, &rows, orders_count_sql, "i", uid) < 0 || db_next(&rows) <= 0)
-        goto out;
+        return;
     long long total = db_ll(&rows, 0);
     long long num_pages = total > 0 ? (total + ORDERS_PAGE_SIZE - 1) / ORDERS_PAGE_SIZE : 1;
+    cJSON *orders = cJSON_CreateArray();
+    if (page <= num_pages &&
+        (db_query(r, &rows, orders_page_sql, "iii", uid, (long long)ORDERS_PAGE_SIZE, (page - 1) * ORDERS_PAGE_SIZE) <
+             0 ||
+         orders_read(r, &rows, orders, &set) < 0 || items_read(r, &set) < 0)) {
+        cJSON_Delete(orders);
+        return;
+    }
+    cJSON *o = resp_res(r, 5);
     cJSON_AddNumberToObject(o, "page", (double)page);
     cJSON_AddNumberToObject(o, "num_pages", (double)num_pages);
     cJSON_AddNumberToObject(o, "total", (double)total);
-    cJSON *orders = cJSON_AddArrayToObject(o, "orders");
-    if (page <= num_pages) {
-        if (db_query(r, &rows, orders_page_sql, "iii", uid, (long long)ORDERS_PAGE_SIZE,
-                     (page - 1) * ORDERS_PAGE_SIZE) < 0 ||
-            orders_read(r, &rows, orders, &set) < 0 || items_read(r, &set) < 0)
-            goto out;
-    }
-    ok = 1;
-out:
-    resp_json_if(r, ok, o);
-}
-
-static void order_not_found(struct df_req *r) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 2);
-    cJSON_AddStringToObject(o, "errmsg", ORDER_NOT_FOUND_MSG);
-    resp_json(r, 404, o);
+    cJSON_AddItemToObject(o, "orders", orders);
 }
 
 void order_detail(struct df_req *r) {
@@ -407,29 +279,21 @@ void order_detail(struct df_req *r) {
     struct db_rows rows;
     struct order_set set = {0};
     const struct route_arg *arg = &r->match.args[0];
-    int ok = 0;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "res", 5);
-    cJSON *one = cJSON_CreateArray(); /* the order, before it moves into o */
-
     if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+        return;
+    cJSON *one = cJSON_CreateArray(); /* the order, before it moves into the answer */
+    if (order_id_valid(arg->str, arg->len) &&
+        (db_query(r, &rows, order_one_sql, "si", arena_strndup(&r->arena, arg->str, arg->len), uid) < 0 ||
+         orders_read(r, &rows, one, &set) < 0))
         goto out;
-    if (!order_id_valid(arg->str, arg->len)) {
-        order_not_found(r);
-        goto out;
-    }
-    const char *id = arena_strndup(&r->arena, arg->str, arg->len);
-    if (db_query(r, &rows, order_one_sql, "si", id, uid) < 0 || orders_read(r, &rows, one, &set) < 0)
-        goto out;
-    if (set.n == 0) {
-        order_not_found(r);
+    if (set.n == 0) { /* one answer for a malformed id, no such order and another user's */
+        resp_res_err(r, 2, ORDER_NOT_FOUND_MSG);
+        r->status = 404;
         goto out;
     }
     if (items_read(r, &set) < 0)
         goto out;
-    cJSON_AddItemToObject(o, "order", cJSON_DetachItemFromArray(one, 0));
-    ok = 1;
+    cJSON_AddItemToObject(resp_res(r, 5), "order", cJSON_DetachItemFromArray(one, 0));
 out:
     cJSON_Delete(one);
-    resp_json_if(r, ok, o);
 }

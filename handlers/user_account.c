@@ -42,7 +42,8 @@
 #include "validate.h"
 
 #define USERNAME_COLUMN_MAX 150
-#define ER_DUP_ENTRY 1062
+#define NAME_TAKEN_MSG "用户名已存在"
+#define BAD_LOGIN_MSG "用户名或密码错误" /* one answer for no such user and a wrong password */
 
 /* The gate before a password check. KEYS: the address counter, the
  * account counter; ARGV: login_max_failures, login_lockout,
@@ -81,7 +82,7 @@ void user_register(struct df_req *r) {
     int rc;
 
     if (!present(name) || !present(pw) || !present(email)) {
-        resp_res_err(r, 1, "数据不完整");
+        resp_res_err(r, 1, INCOMPLETE_MSG);
         return;
     }
     if (!valid_username(name)) {
@@ -111,7 +112,7 @@ void user_register(struct df_req *r) {
         (rc = db_next(&rows)) < 0)
         return;
     if (rc > 0) {
-        resp_res_err(r, 7, "用户名已存在");
+        resp_res_err(r, 7, NAME_TAKEN_MSG);
         return;
     }
     if (password_hash(pw, r->app->cfg.password_iterations, hash, sizeof(hash)) < 0) {
@@ -123,8 +124,8 @@ void user_register(struct df_req *r) {
                 "is_staff, is_active, date_joined, create_time, update_time, is_delete) "
                 "VALUES (?, NULL, 0, ?, '', '', ?, 0, 1, NOW(6), NOW(6), NOW(6), 0)",
                 "sss", hash, name, email) < 0) {
-        if (db_last_errno(r) == ER_DUP_ENTRY)
-            resp_res_err(r, 7, "用户名已存在");
+        if (db_duplicate(r))
+            resp_res_err(r, 7, NAME_TAKEN_MSG);
         return;
     }
     cJSON_AddNumberToObject(resp_res_ok(r, 8, "注册成功"), "user_id", (double)db_last_insert_id(r));
@@ -194,9 +195,9 @@ static const char *client_addr(const struct df_req *r) {
     return a && *a && !strchr(a, ADDR_KEY_SEP) ? a : "-";
 }
 
-/* The gate: 1 when the attempt is refused (answered), 0 when it was
- * counted and the password may be checked, -1 on failure. */
-static int throttle_gate(struct df_req *r, struct throttle *t) {
+/* The gate: answered when the attempt is refused; STEP_OK when it was
+ * counted and the password may be checked. */
+static enum step throttle_gate(struct df_req *r, struct throttle *t) {
     const struct df_config *c = &r->app->cfg;
     t->keys[0] = arena_printf(&r->arena, ADDR_KEY_PREFIX "%s%c%s", t->addr, ADDR_KEY_SEP, t->name);
     t->keys[1] = arena_printf(&r->arena, USER_KEY_PREFIX "%s", t->name);
@@ -208,19 +209,19 @@ static int throttle_gate(struct df_req *r, struct throttle *t) {
         t->keys[2 + i] = t->argv[i];
     redisReply *rep = rds_eval(r, &login_gate, 2, 4, t->keys);
     if (!rep)
-        return -1;
+        return STEP_FAILED;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER ||
         rep->element[1]->type != REDIS_REPLY_INTEGER) {
         req_fail(r, 500, "redis", "login gate: unexpected reply");
-        return -1;
+        return STEP_FAILED;
     }
     t->addr_fails = rep->element[0]->integer;
     t->user_fails = rep->element[1]->integer;
     if (t->addr_fails < 0) {
         resp_res_err(r, 4, "登录失败次数过多，请稍后再试");
-        return 1;
+        return STEP_ANSWERED;
     }
-    return 0;
+    return STEP_OK;
 }
 
 /* A failure was counted by the gate: log the lockouts it started. */
@@ -244,43 +245,41 @@ void user_login(struct df_req *r) {
     struct throttle t = {0};
 
     if (!present(name) || !present(pw)) {
-        resp_res_err(r, 1, "数据不完整");
-        goto out;
+        resp_res_err(r, 1, INCOMPLETE_MSG);
+        return;
     }
     if (strlen(name) > USERNAME_COLUMN_MAX) { /* cannot exist; keeps Redis keys short */
-        resp_res_err(r, 2, "用户名或密码错误");
-        goto out;
+        resp_res_err(r, 2, BAD_LOGIN_MSG);
+        return;
     }
     if (account_find(r, name, &acct) < 0)
-        goto out;
+        return;
     /* keyed by the stored spelling: the column's collation ignores case,
      * so "Alice" and "alice" must share one counter */
     t.name = acct.id ? acct.username : name;
     t.addr = client_addr(r);
-    if (throttle_gate(r, &t) != 0)
-        goto out;
+    if (throttle_gate(r, &t) != STEP_OK)
+        return;
     if (!password_verify(pw, acct.id ? acct.password : decoy_hash(r))) {
         throttle_log(r, &t);
-        resp_res_err(r, 2, "用户名或密码错误");
-        goto out;
+        resp_res_err(r, 2, BAD_LOGIN_MSG);
+        return;
     }
     if (!rds_eval(r, &login_ok, 2, 0, t.keys))
-        goto out;
+        return;
     if (!acct.active) {
         resp_res_err(r, 3, "账户未激活");
-        goto out;
+        return;
     }
     if (db_exec(r, "UPDATE df_user SET last_login = NOW(6) WHERE id = ?", "i", acct.id) < 0 ||
         session_start(r, acct.id, remember) < 0)
-        goto out;
+        return;
     /* a token planted before login (a sibling domain, plain HTTP) does not
      * carry over into the session */
     csrf_rotate(r);
     cJSON *o = resp_res_ok(r, 5, "登录成功");
     cJSON_AddNumberToObject(o, "user_id", (double)acct.id);
     cJSON_AddStringToObject(o, "username", acct.username);
-out:
-    return;
 }
 
 void user_logout(struct df_req *r) {

@@ -72,20 +72,23 @@ out:
 }
 
 /* Opens a transaction holding the user's row lock, which serialises one
- * user's address changes (exactly one default). 1 locked; 0 the user is
- * gone (deleted while logged in: answered res 0); -1 failure (recorded).
- * *in_txn tells the caller whether to roll back. */
-static int begin_as_user(struct df_req *r, long long uid, int *in_txn) {
+ * user's address changes (exactly one default); answered res 0 when the
+ * user is gone (deleted while logged in). The writes use the connection
+ * for nothing else, so a refusal or a failure just returns: the pool rolls
+ * the transaction back when the request gives the connection back
+ * (lib/db.c). */
+static enum step begin_as_user(struct df_req *r, long long uid) {
     struct db_rows rows;
-    if (db_begin(r) < 0)
-        return -1;
-    *in_txn = 1;
-    if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? AND is_delete = 0 FOR UPDATE", "i", uid) < 0)
-        return -1;
-    int rc = db_next(&rows);
-    if (rc == 0)
+    int rc;
+    if (db_begin(r) < 0 ||
+        db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? AND is_delete = 0 FOR UPDATE", "i", uid) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return STEP_FAILED;
+    if (rc == 0) {
         resp_res_err(r, 0, LOGIN_MSG);
-    return rc;
+        return STEP_ANSWERED;
+    }
+    return STEP_OK;
 }
 
 void address_add(struct df_req *r) {
@@ -93,12 +96,11 @@ void address_add(struct df_req *r) {
     const char *zip = req_param(r, "zip_code"), *phone = req_param(r, "phone");
     long long uid;
     struct db_rows rows;
-    int in_txn = 0;
 
     if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
     if (!receiver || !*receiver || !addr || !*addr || !phone || !*phone) {
-        resp_res_err(r, 1, "数据不完整");
+        resp_res_err(r, 1, INCOMPLETE_MSG);
         return;
     }
     if (!valid_phone(phone)) {
@@ -116,23 +118,22 @@ void address_add(struct df_req *r) {
         return;
     }
 
-    if (begin_as_user(r, uid, &in_txn) <= 0)
-        goto out;
+    if (begin_as_user(r, uid) != STEP_OK)
+        return;
     if (db_query(r, &rows,
                  "SELECT COUNT(*) FROM df_address WHERE user_id = ? AND is_delete = 0 AND is_default = 1", "i",
                  uid) < 0 ||
         db_next(&rows) <= 0)
-        goto out;
+        return;
     long long is_default = db_ll(&rows, 0) == 0;
     if (db_exec(r,
                 "INSERT INTO df_address (create_time, update_time, is_delete, receiver, addr, zip_code, phone, "
                 "is_default, user_id) VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?)",
                 "ssssii", receiver, addr, zip, phone, is_default, uid) < 0)
-        goto out;
+        return;
     long long id = (long long)db_last_insert_id(r);
     if (db_commit(r) < 0)
-        goto out;
-    in_txn = 0;
+        return;
 
     cJSON *a = cJSON_CreateObject();
     cJSON_AddNumberToObject(a, "id", (double)id);
@@ -144,15 +145,11 @@ void address_add(struct df_req *r) {
         cJSON_AddNullToObject(a, "zip_code");
     cJSON_AddStringToObject(a, "phone", phone);
     cJSON_AddBoolToObject(a, "is_default", is_default != 0);
-    cJSON_AddItemToObject(resp_res_ok(r, 5, "添加成功"), "address", a);
-out:
-    if (in_txn)
-        db_rollback(r);
+    cJSON_AddItemToObject(resp_res_ok(r, 5, ADDED_MSG), "address", a);
 }
 
 void address_set_default(struct df_req *r) {
     long long uid, addr_id = parse_id(req_param(r, "addr_id"));
-    int in_txn = 0;
 
     if (session_require(r, &uid, LOGIN_MSG) <= 0)
         return;
@@ -160,26 +157,22 @@ void address_set_default(struct df_req *r) {
         resp_res_err(r, 1, "无效的地址id");
         return;
     }
-    if (begin_as_user(r, uid, &in_txn) <= 0)
-        goto out;
+    if (begin_as_user(r, uid) != STEP_OK)
+        return;
     if (db_exec(r, "UPDATE df_address SET is_default = 0, update_time = NOW(6) WHERE user_id = ? AND is_default = 1",
                 "i", uid) < 0)
-        goto out;
+        return;
     long long n = db_exec(r,
                           "UPDATE df_address SET is_default = 1, update_time = NOW(6) "
                           "WHERE id = ? AND user_id = ? AND is_delete = 0",
                           "ii", addr_id, uid);
     if (n < 0)
-        goto out;
-    if (n != 1) { /* not this user's: the rollback keeps their old default */
+        return;
+    if (n != 1) { /* not this user's: the roll-back keeps their old default */
         resp_res_err(r, 2, "地址不存在");
-        goto out;
+        return;
     }
     if (db_commit(r) < 0)
-        goto out;
-    in_txn = 0;
+        return;
     resp_res_ok(r, 3, "设置成功");
-out:
-    if (in_txn)
-        db_rollback(r);
 }

@@ -6,6 +6,8 @@
 
 #include "db.h"
 
+#define ADDRESS_ID_MAX 2147483647LL /* df_address.id is an int */
+
 /* Select these columns, in this order, for address_json. */
 #define ADDRESS_COLUMNS "id, receiver, addr, zip_code, phone, is_default"
 

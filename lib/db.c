@@ -106,12 +106,16 @@ static int lost_connection(unsigned int e) {
            e == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */;
 }
 
+static int retryable(unsigned int e) {
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
 static void failed(struct df_req *r, struct db_conn *c, unsigned int e, const char *msg, const char *sql) {
     c->last_errno = (int)e;
     if (lost_connection(e)) {
         r->mysql_broken = 1;
         req_fail(r, 503, "mysql", msg);
-    } else if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+    } else if (retryable(e)) {
         req_fail(r, 503, "mysql", msg);
     } else {
         char detail[512];
@@ -345,6 +349,14 @@ int db_last_errno(const struct df_req *r) {
     if (!r->mysql_slot || !r->mysql_slot->conn)
         return 0;
     return ((struct db_conn *)r->mysql_slot->conn)->last_errno;
+}
+
+int db_retryable(const struct df_req *r) {
+    return retryable((unsigned int)db_last_errno(r));
+}
+
+int db_duplicate(const struct df_req *r) {
+    return db_last_errno(r) == ER_DUP_ENTRY;
 }
 
 int db_ping(struct df_req *r) {

@@ -17,8 +17,9 @@
  * Parameter formats, one char per '?': 'i' long long, 's' const char *
  * (NULL binds SQL NULL). Column values are valid until the next db_next. A
  * failure records 503 (connection lost: the connection is dropped, not
- * pooled) or 500, like the Redis helpers; r->db_errno keeps the server's
- * error number for handlers that expect one (duplicate key). */
+ * pooled) or 500, like the Redis helpers; db_last_errno() keeps the
+ * server's error number, which db_retryable() and db_duplicate() sort for
+ * handlers that expect one (a deadlock to retry, a duplicate key). */
 #ifndef DF_DB_H
 #define DF_DB_H
 
@@ -53,6 +54,11 @@ int db_begin(struct df_req *r);
 int db_commit(struct df_req *r);
 int db_rollback(struct df_req *r);
 int db_last_errno(const struct df_req *r);
+/* Whether the last statement failed in a way that running its transaction
+ * again can cure: a deadlock or a lock-wait timeout (rolled back). */
+int db_retryable(const struct df_req *r);
+/* Whether the last statement failed on a unique key (a duplicate entry). */
+int db_duplicate(const struct df_req *r);
 int db_ping(struct df_req *r);
 
 #endif
