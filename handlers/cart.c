@@ -83,7 +83,7 @@ static struct rds_script session_cart_script = RDS_SCRIPT(
 int cart_session_start(struct df_req *r, struct rds_call *call, const char *cmd, long long viewed_sku) {
     const char **argv, *key = session_key(r);
     call->argc = 0;
-    if (!key || (r->user_checked && r->user_id == 0))
+    if (!key || session_known_anonymous(r))
         return 0; /* no session to look up: finish answers "nobody" */
     argv = arena_alloc(&r->arena, sizeof(char *) * 3);
     argv[0] = key;

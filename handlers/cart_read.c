@@ -28,7 +28,7 @@ static struct order_line *cart_lines(struct df_req *r, const redisReply *all, si
     struct order_line *l = arena_alloc(&r->arena, sizeof(*l) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         const redisReply *f = all->element[2 * i], *v = all->element[2 * i + 1];
-        long long id = f->type == REDIS_REPLY_STRING ? parse_id(f->str) : -1;
+        long long id = f->type == REDIS_REPLY_STRING ? req_parse_id(f->str) : -1;
         l[i] = (struct order_line){.sku = id > 0 && id <= SKU_ID_MAX ? id : 0};
         if (v->type != REDIS_REPLY_STRING || cart_value_parse(v->str, v->len, &l[i].count) < 0)
             l[i].count = 0;

@@ -54,7 +54,7 @@ static int check_sku_count(struct df_req *r, long long *sku_id, long long *count
         return 1;
     if (cart_count_parse(cnt, count) < 0)
         return 2;
-    if ((*sku_id = parse_id(sku)) < 0)
+    if ((*sku_id = req_parse_id(sku)) < 0)
         return 3;
     return 0;
 }
@@ -117,7 +117,7 @@ void cart_add(struct df_req *r) {
     if (res < 0)
         return;
     if (res > 0) {
-        if (session_require(r, &uid, LOGIN_MSG) > 0)
+        if (session_require(r, &uid, LOGIN_MSG) == STEP_OK)
             resp_res_err(r, res, CHECK_MSG[res]);
         return;
     }
@@ -143,7 +143,7 @@ void cart_add(struct df_req *r) {
 
 void cart_update(struct df_req *r) {
     long long uid, sku_id, count, stock, total;
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
     int res = check_add_or_update(r, &sku_id, &count, &stock);
     if (res < 0)
@@ -162,9 +162,9 @@ void cart_delete(struct df_req *r) {
     long long uid, sku_id, total;
     struct db_rows rows;
     int rc;
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
-    if ((sku_id = parse_id(req_param(r, "sku_id"))) < 0) {
+    if ((sku_id = req_parse_id(req_param(r, "sku_id"))) < 0) {
         resp_res_err(r, 1, "无效的商品id");
         return;
     }

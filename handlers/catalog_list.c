@@ -108,7 +108,7 @@ static int list_page(struct df_req *r, const char *sql, long long type_id, long 
     long long size = r->app->cfg.page_size;
     cJSON *skus = cJSON_CreateArray(), *newest = cJSON_CreateArray();
     *nskus = -1;
-    /* page is at most 2^53 (parse_id) and size at most 100: the offset fits */
+    /* page is at most 2^53 (req_parse_id) and size at most 100: the offset fits */
     if (db_query(r, &rows, sql, "iiiii", type_id, type_id, size, (page - 1) * size, type_id) < 0) {
         rc = -1;
         goto out;
@@ -141,7 +141,7 @@ void goods_list(struct df_req *r) {
     long long type_id = r->match.args[0].num, size = r->app->cfg.page_size, nskus;
     const char *sort;
     const char *sql = sort_sql(req_param(r, "sort"), &sort);
-    long long page = parse_id(arena_strndup(&r->arena, r->match.args[1].str, r->match.args[1].len));
+    long long page = req_parse_id(arena_strndup(&r->arena, r->match.args[1].str, r->match.args[1].len));
     cJSON *o = cJSON_CreateObject();
     if (page < 1)
         page = 1;

@@ -32,7 +32,7 @@ static void refuse_item(struct df_req *r, long long index, const char *reason) {
 
 /* The form's items; answered when one is not what the form must send. */
 static enum step read_items(struct df_req *r, struct item **items, long long *n) {
-    long long count = parse_id(req_param(r, "total_count"));
+    long long count = req_parse_id(req_param(r, "total_count"));
     if (count < 1 || count > COMMENT_ITEMS_MAX) {
         resp_res_err(r, 4, COMMENT_BAD_MSG);
         return STEP_ANSWERED;
@@ -48,7 +48,7 @@ static enum step read_items(struct df_req *r, struct item **items, long long *n)
         const char *why = NULL;
         if (!sku || !*sku)
             why = "missing_sku";
-        else if ((it->sku = parse_id(sku)) < 0)
+        else if ((it->sku = req_parse_id(sku)) < 0)
             why = "bad_sku";
         else if (utf8_chars(it->text = text ? text : "") > COMMENT_CHARS_MAX)
             why = "too_long";
@@ -90,7 +90,7 @@ void order_comment(struct df_req *r) {
     long long uid, n = 0;
     struct item *items = NULL;
     const struct route_arg *arg = &r->match.args[0];
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK)
         return;
     if (!order_id_valid(arg->str, arg->len)) {
         resp_res_err(r, 1, "无效订单ID");

@@ -123,7 +123,7 @@ static enum step read_form(struct df_req *r, struct order *o) {
         return STEP_ANSWERED;
     }
     o->pay_method = pm[0] - '0';
-    o->addr_id = parse_id(addr);
+    o->addr_id = req_parse_id(addr);
     if (o->addr_id < 0 || o->addr_id > ADDRESS_ID_MAX) {
         resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
         return STEP_ANSWERED;
@@ -526,7 +526,7 @@ static enum tx place(struct df_req *r, struct order *o) {
 
 void order_commit(struct df_req *r) {
     struct order o = {0};
-    if (session_require(r, &o.uid, ORDER_LOGIN_MSG) <= 0 || read_form(r, &o) != STEP_OK)
+    if (session_require(r, &o.uid, ORDER_LOGIN_MSG) != STEP_OK || read_form(r, &o) != STEP_OK)
         return;
     enum tx t = place(r, &o);
     settle_claim(r, &o, t == TX_DONE);

@@ -12,10 +12,15 @@
 #ifndef DF_ORDER_EXPIRE_H
 #define DF_ORDER_EXPIRE_H
 
+#include "order.h"
 #include "req.h"
 
 /* The one expiry rule, for the sweep and for payment: true for an order
- * past its time limit. Binds "iii": ttl, cod_ttl, cod_ttl. */
+ * past its time limit. Binds "iii": ttl, cod_ttl, cod_ttl. The pay
+ * methods are written out (SQL text is constant); the assertion ties them
+ * to enum pay_method. */
+_Static_assert(PAY_CASH == 1 && PAY_WECHAT == 2 && PAY_ALIPAY == 3 && PAY_UNIONPAY == 4,
+               "ORDER_EXPIRED_SQL spells out the pay methods");
 #define ORDER_EXPIRED_SQL                                                            \
     "((pay_method IN (2, 3, 4) AND create_time < NOW(6) - INTERVAL ? SECOND)"        \
     " OR (? > 0 AND pay_method = 1 AND create_time < NOW(6) - INTERVAL ? SECOND))"

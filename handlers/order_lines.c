@@ -28,7 +28,7 @@ enum step order_lines_parse(struct df_req *r, const char *const *raw, size_t n, 
                             size_t *nlines) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        long long id = parse_id(raw[i]);
+        long long id = req_parse_id(raw[i]);
         if (id < 0 || id > SKU_ID_MAX) {
             refuse(r, 4, NO_SKU_MSG, cJSON_CreateString(raw[i]), "bad_id");
             return STEP_ANSWERED;

@@ -120,7 +120,7 @@ void order_preview(struct df_req *r) {
     size_t n;
     long long uid, total_count;
     int64_t total_price;
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0 || order_lines_read(r, uid, &lines, &n) != STEP_OK)
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK || order_lines_read(r, uid, &lines, &n) != STEP_OK)
         return;
     const char *too_large = order_lines_total(lines, n, &total_price, &total_count);
     if (too_large) {
@@ -248,10 +248,10 @@ void orders_list(struct df_req *r) {
     long long uid, page = 1;
     struct db_rows rows;
     struct order_set set = {0};
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK)
         return;
     const char *p = req_param(r, "page");
-    if (p && (page = parse_id(p)) < 0) {
+    if (p && (page = req_parse_id(p)) < 0) {
         resp_res_err(r, 1, "页码错误");
         return;
     }
@@ -279,7 +279,7 @@ void order_detail(struct df_req *r) {
     struct db_rows rows;
     struct order_set set = {0};
     const struct route_arg *arg = &r->match.args[0];
-    if (session_require(r, &uid, ORDER_LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK)
         return;
     cJSON *one = cJSON_CreateArray(); /* the order, before it moves into the answer */
     if (order_id_valid(arg->str, arg->len) &&

@@ -36,8 +36,9 @@
 static enum step own_alipay_order(struct df_req *r, struct pay_order *o) {
     long long uid;
     int rc;
-    if ((rc = session_require(r, &uid, ORDER_LOGIN_MSG)) <= 0)
-        return rc < 0 ? STEP_FAILED : STEP_ANSWERED;
+    enum step st = session_require(r, &uid, ORDER_LOGIN_MSG);
+    if (st != STEP_OK)
+        return st;
     const char *id = req_param(r, "order_id");
     if (!id || !order_id_valid(id, strlen(id))) {
         resp_res_err(r, 1, PAY_BAD_ID_MSG);

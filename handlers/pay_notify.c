@@ -90,8 +90,8 @@ void order_notify(struct df_req *r) {
     resp_text(r, 200, rc > 0 ? "success" : "fail");
 }
 
-/* GET /order/return — where Alipay sends the buyer's browser back, with
- * signed parameters. For display only (Alipay's rule): the order is paid
+/* GET /api/order/return — asked by the /order/return page, where Alipay
+ * sends the buyer's browser back with signed parameters. For display only (Alipay's rule): the order is paid
  * by the notify or the check, never by this.
  *   res 3 {"message":"支付成功","order_id"} the order is paid |
  *   5 {"errmsg":"等待支付","order_id"} not yet (the page polls /order/check) |

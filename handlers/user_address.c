@@ -53,7 +53,7 @@ void address_list(struct df_req *r) {
     struct db_rows rows;
     int rc;
     cJSON *list = NULL;
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
     if (db_query(r, &rows,
                  "SELECT " ADDRESS_COLUMNS " FROM df_address WHERE user_id = ? AND is_delete = 0 "
@@ -97,7 +97,7 @@ void address_add(struct df_req *r) {
     long long uid;
     struct db_rows rows;
 
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
     if (!receiver || !*receiver || !addr || !*addr || !phone || !*phone) {
         resp_res_err(r, 1, INCOMPLETE_MSG);
@@ -149,9 +149,9 @@ void address_add(struct df_req *r) {
 }
 
 void address_set_default(struct df_req *r) {
-    long long uid, addr_id = parse_id(req_param(r, "addr_id"));
+    long long uid, addr_id = req_parse_id(req_param(r, "addr_id"));
 
-    if (session_require(r, &uid, LOGIN_MSG) <= 0)
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
     if (addr_id < 0) {
         resp_res_err(r, 1, "无效的地址id");

@@ -58,7 +58,7 @@ static int history_json(struct df_req *r, long long uid, cJSON *list) {
         return -1;
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && n < HISTORY_MAX; i++) {
         const redisReply *e = rep->element[i];
-        long long id = e->type == REDIS_REPLY_STRING ? parse_id(e->str) : -1;
+        long long id = e->type == REDIS_REPLY_STRING ? req_parse_id(e->str) : -1;
         if (id >= 0) /* else not an id: nothing to show for it */
             ids[n++] = id;
     }
@@ -76,7 +76,7 @@ static int history_json(struct df_req *r, long long uid, cJSON *list) {
 void user_info(struct df_req *r) {
     long long uid;
     cJSON *user = NULL, *address = NULL, *history = cJSON_CreateArray();
-    if (session_require(r, &uid, LOGIN_MSG) <= 0 || user_json(r, uid, &user) != STEP_OK ||
+    if (session_require(r, &uid, LOGIN_MSG) != STEP_OK || user_json(r, uid, &user) != STEP_OK ||
         !(address = default_address_json(r, uid)) || history_json(r, uid, history) < 0)
         goto out;
     cJSON *o = resp_res(r, 1);

@@ -315,17 +315,8 @@ unsigned long long db_last_insert_id(struct df_req *r) {
     return c ? c->last_insert_id : 0;
 }
 
-static int simple(struct df_req *r, const char *what) {
-    struct db_conn *c = conn_of(r);
-    if (!c)
-        return -1;
-    int rc;
-    if (strcmp(what, "commit") == 0)
-        rc = mysql_commit(c->m);
-    else if (strcmp(what, "rollback") == 0)
-        rc = mysql_rollback(c->m);
-    else
-        rc = mysql_query(c->m, "START TRANSACTION");
+/* rc of a transaction statement on c: 0, or -1 with the failure recorded. */
+static int tx_done(struct df_req *r, struct db_conn *c, int rc, const char *what) {
     if (rc != 0) {
         failed(r, c, mysql_errno(c->m), mysql_error(c->m), what);
         return -1;
@@ -334,15 +325,18 @@ static int simple(struct df_req *r, const char *what) {
 }
 
 int db_begin(struct df_req *r) {
-    return simple(r, "begin");
+    struct db_conn *c = conn_of(r);
+    return c ? tx_done(r, c, mysql_query(c->m, "START TRANSACTION"), "begin") : -1;
 }
 
 int db_commit(struct df_req *r) {
-    return simple(r, "commit");
+    struct db_conn *c = conn_of(r);
+    return c ? tx_done(r, c, mysql_commit(c->m), "commit") : -1;
 }
 
 int db_rollback(struct df_req *r) {
-    return simple(r, "rollback");
+    struct db_conn *c = conn_of(r);
+    return c ? tx_done(r, c, mysql_rollback(c->m), "rollback") : -1;
 }
 
 int db_last_errno(const struct df_req *r) {

@@ -205,7 +205,7 @@ void resp_cookie(struct df_req *r, const char *name, const char *value, long max
                                                  r->app && r->app->cfg.cookie_secure ? "; Secure" : "");
 }
 
-long long parse_id(const char *s) {
+long long req_parse_id(const char *s) {
     long long v = 0;
     if (!s || !*s)
         return -1;

@@ -133,6 +133,6 @@ void resp_text(struct df_req *r, int status, const char *text);
 void resp_cookie(struct df_req *r, const char *name, const char *value, long max_age, int http_only);
 
 /* Strict positive id from a parameter: 1..2^53. -1 when absent or bad. */
-long long parse_id(const char *s);
+long long req_parse_id(const char *s);
 
 #endif

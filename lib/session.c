@@ -71,6 +71,10 @@ void session_set_user(struct df_req *r, long long uid) {
     r->user_id = uid;
 }
 
+int session_known_anonymous(const struct df_req *r) {
+    return r->user_checked && r->user_id == 0;
+}
+
 int session_user(struct df_req *r, long long *uid) {
     if (r->user_checked) {
         *uid = r->user_id;
@@ -90,14 +94,14 @@ int session_user(struct df_req *r, long long *uid) {
     return 0;
 }
 
-int session_require(struct df_req *r, long long *uid, const char *msg) {
+enum step session_require(struct df_req *r, long long *uid, const char *msg) {
     if (session_user(r, uid) < 0)
-        return -1;
+        return STEP_FAILED;
     if (*uid == 0) {
         resp_res_err(r, 0, msg);
-        return 0;
+        return STEP_ANSWERED;
     }
-    return 1;
+    return STEP_OK;
 }
 
 /* Deletes the session sid names, if it is one, and its index entry. */

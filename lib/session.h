@@ -20,9 +20,13 @@ int session_user(struct df_req *r, long long *uid);
  * it without asking Redis again: for a caller that resolved the session in
  * a script of its own (the cart's). */
 void session_set_user(struct df_req *r, long long uid);
-/* For endpoints that need a login: 1 logged in (*uid set); 0 anonymous,
- * answered {"res": 0, "errmsg": msg}; -1 backend failure. */
-int session_require(struct df_req *r, long long *uid, const char *msg);
+/* 1 when the request's user is already known to be anonymous, so a caller
+ * can skip asking Redis. */
+int session_known_anonymous(const struct df_req *r);
+/* For endpoints that need a login: STEP_OK logged in (*uid set);
+ * STEP_ANSWERED anonymous, answered {"res": 0, "errmsg": msg};
+ * STEP_FAILED backend failure (recorded). */
+enum step session_require(struct df_req *r, long long *uid, const char *msg);
 /* Stores a new session and sets the cookie: with remember, for the
  * remember TTL; else a browser-session cookie and the short TTL. */
 int session_start(struct df_req *r, long long uid, int remember);
