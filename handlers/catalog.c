@@ -24,3 +24,12 @@ int sku_rows_add(struct db_rows *rows, cJSON *arr) {
         cJSON_AddItemToArray(arr, sku_json(rows, 0));
     return rc < 0 ? -1 : 0;
 }
+
+cJSON *type_json(const struct db_rows *rows, unsigned c) {
+    cJSON *o = cJSON_CreateObject();
+    json_add_int(o, "id", db_ll(rows, c));
+    cJSON_AddStringToObject(o, "name", db_str(rows, c + 1));
+    cJSON_AddStringToObject(o, "logo", db_str(rows, c + 2));
+    cJSON_AddStringToObject(o, "image", db_str(rows, c + 3));
+    return o;
+}

@@ -24,6 +24,9 @@ cJSON *sku_raw(const struct db_rows *rows, unsigned col);
 /* {"id","name","desc","price","unite","image","stock","sales"}; price as
  * stored ("12.80"), image the stored relative path. */
 cJSON *sku_json(const struct db_rows *rows, unsigned first_col);
+/* {"id","name","logo","image"} of a goods type whose columns (id, name,
+ * logo, image) start at first_col. */
+cJSON *type_json(const struct db_rows *rows, unsigned first_col);
 /* Reads every row of a query whose columns are SKU_COLS into arr.
  * 0, or -1 on failure (recorded). */
 int sku_rows_add(struct db_rows *rows, cJSON *arr);

@@ -52,11 +52,7 @@ static void add_sku(const struct db_rows *rows, cJSON *o) {
     json_add_int(g, "id", db_ll(rows, COL_E + 1));
     cJSON_AddStringToObject(g, "name", db_str(rows, COL_E + 2));
     cJSON_AddStringToObject(g, "detail", db_str(rows, COL_E + 3));
-    cJSON *t = cJSON_AddObjectToObject(o, "type");
-    json_add_int(t, "id", db_ll(rows, COL_E + 4));
-    cJSON_AddStringToObject(t, "name", db_str(rows, COL_E + 5));
-    cJSON_AddStringToObject(t, "logo", db_str(rows, COL_E + 6));
-    cJSON_AddStringToObject(t, "image", db_str(rows, COL_E + 7));
+    cJSON_AddItemToObject(o, "type", type_json(rows, COL_E + 4));
 }
 
 static cJSON *comment_json(const struct db_rows *rows) {

@@ -54,11 +54,7 @@ static void add_row(struct db_rows *rows, cJSON *types, cJSON *banners, cJSON *p
     cJSON *o, *t;
     switch (db_ll(rows, 0)) {
     case 1:
-        o = cJSON_CreateObject();
-        json_add_int(o, "id", db_ll(rows, COL_E));
-        cJSON_AddStringToObject(o, "name", db_str(rows, COL_E + 1));
-        cJSON_AddStringToObject(o, "logo", db_str(rows, COL_E + 2));
-        cJSON_AddStringToObject(o, "image", db_str(rows, COL_E + 3));
+        o = type_json(rows, COL_E);
         cJSON_AddArrayToObject(o, "image_banners");
         cJSON_AddArrayToObject(o, "title_banners");
         cJSON_AddItemToArray(types, o);

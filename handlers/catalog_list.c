@@ -46,15 +46,6 @@ static const char page_by_id_sql[] = LIST_SQL("s.id DESC");
 static const char page_by_price_sql[] = LIST_SQL("s.price, s.id DESC");
 static const char page_by_sales_sql[] = LIST_SQL("s.sales DESC, s.id DESC");
 
-static cJSON *type_json(const struct db_rows *rows, unsigned c) {
-    cJSON *o = cJSON_CreateObject();
-    json_add_int(o, "id", db_ll(rows, c));
-    cJSON_AddStringToObject(o, "name", db_str(rows, c + 1));
-    cJSON_AddStringToObject(o, "logo", db_str(rows, c + 2));
-    cJSON_AddStringToObject(o, "image", db_str(rows, c + 3));
-    return o;
-}
-
 void goods_types(struct df_req *r) {
     struct db_rows rows;
     int rc, ok = 0;
