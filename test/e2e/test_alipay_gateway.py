@@ -20,7 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from conftest import ALIPAY_DIR, GATEWAY, stack
+from support.env import ALIPAY_DIR, GATEWAY
+from support.stack import stack
 
 GATEWAY_DO = GATEWAY + "/gateway.do"
 

@@ -13,9 +13,12 @@ import threading
 import time
 import uuid
 
-from conftest import REDIS_SOCK, Client, redis, stack, unique_name
+from support.backends import redis
+from support.env import REDIS_SOCK
+from support.http import Client, unique_name
+from support.stack import stack
+from support.users import PASSWORD, django_hash, insert_user, login
 from test_security import LOGIN_FIRST
-from users_util import PASSWORD, django_hash, insert_user, login
 
 SEEDED = 200_000
 SEED_BATCH = 10_000

@@ -15,7 +15,7 @@ import sys
 import pytest
 import requests
 
-from conftest import BASE, UWSGI_PORTS, VAR
+from support.env import BASE, UWSGI_PORTS, VAR
 
 RUN = os.path.join(VAR, "run")
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the stack runs as root only when the tests do")

@@ -10,16 +10,19 @@ as REMOTE_ADDR."""
 import concurrent.futures
 import os
 import random
-import subprocess
 import time
 import uuid
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import BASE, ROOT, VAR, Client, redis, sql, stack, uwsgi_logs, uwsgi_options, wait_healthy
-from orders_util import buyer, commit, orders_of, put_cart, sku_state, skus
-from users_util import PASSWORD, logged_in, login, register
+from support import uwsgi
+from support.backends import redis, sql
+from support.env import BASE, ROOT, VAR
+from support.http import Client
+from support.orders import buyer, commit, orders_of, put_cart, sku_state, skus
+from support.stack import stack, uwsgi_options, wait_healthy
+from support.users import PASSWORD, logged_in, login, register
 
 WRONG = {"res": 2, "errmsg": "用户名或密码错误"}
 LOCKED = {"res": 4, "errmsg": "登录失败次数过多，请稍后再试"}
@@ -69,7 +72,7 @@ def test_lockout_is_per_address_and_the_owner_still_logs_in(client):
     assert owner.get_json("/api/user/info").json()["user"]["username"] == name
     # and the attacker stays locked out
     assert login(attacker, name) == LOCKED
-    log = uwsgi_logs()
+    log = uwsgi.logs()
     assert f"login: 127.0.0.2 locked out of account '{name}' for 900 s after 5 failed logins" in log
     assert PASSWORD not in log and "guess-" not in log
 
@@ -87,7 +90,7 @@ def test_account_blocked_briefly_after_failures_from_many_addresses(client):
     assert redis("GET", "login_fail_user_" + name) == str(USER_MAX_FAILURES)
     assert 0 < int(redis("TTL", "login_fail_user_" + name)) <= USER_BLOCK
     assert f"login: account '{name}' refused to every address for {USER_BLOCK} s after {USER_MAX_FAILURES} " \
-           f"failed logins (the last from {addrs[-1]})" in uwsgi_logs()
+           f"failed logins (the last from {addrs[-1]})" in uwsgi.logs()
     redis("DEL", "login_fail_user_" + name)  # what the block's end does
     assert login(fresh, name)["res"] == 5
     assert login(client_from(addrs[0]), name) == LOCKED  # the address lockouts outlive it
@@ -111,7 +114,7 @@ def test_unknown_name_with_odd_characters_is_logged_safely(client):
     name = "evil\r\nforged line " + uuid.uuid4().hex[:6]
     for _ in range(MAX_FAILURES):
         assert login(client_from("127.0.2.1"), name, "bad-password") == WRONG
-    log = uwsgi_logs()
+    log = uwsgi.logs()
     assert f"login: 127.0.2.1 locked out of account 'evil??forged line {name[-6:]}'" in log
     assert "\nforged line" not in log
 
@@ -202,7 +205,7 @@ def test_cash_on_delivery_orders_expire_with_their_own_ttl():
         assert sku_state(old_cod) == (10, 0)
         assert sql("SELECT order_status FROM df_order_info WHERE order_id = @p0", o2) == [["1"]]
         assert sku_state(young_cod) == (7, 3)
-        assert "(cash on delivery after 600 s)" in uwsgi_logs()
+        assert "(cash on delivery after 600 s)" in uwsgi.logs()
 
 
 # ------------------------------------------------------------- logs and headers
@@ -222,10 +225,10 @@ def test_return_parameters_stay_out_of_the_logs():
     access = nginx_access_text()
     assert '"GET /order/return HTTP/1.1" 200' in access
     assert '"GET /api/order/return HTTP/1.1" 200' in access
-    assert marker in access and marker in uwsgi_logs()
-    for text in (access, uwsgi_logs()):
+    assert marker in access and marker in uwsgi.logs()
+    for text in (access, uwsgi.logs()):
         assert sign not in text and trade not in text
-    assert "GET /api/order/return 200" in uwsgi_logs()
+    assert "GET /api/order/return 200" in uwsgi.logs()
 
 
 def test_security_headers_on_every_kind_of_answer(client):
@@ -250,8 +253,7 @@ def test_security_headers_on_every_kind_of_answer(client):
 
 def _nginx_with(**limits):
     env = dict(os.environ, **limits)
-    subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "start-nginx"], check=True, capture_output=True,
-                   text=True, timeout=60, env=env)
+    stack("start-nginx", env=env)
     time.sleep(1)  # the old workers finish what they hold
     wait_healthy()
 

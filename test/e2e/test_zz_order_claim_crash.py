@@ -8,34 +8,12 @@ import signal
 import subprocess
 import time
 
-from conftest import MYSQL_SOCK, UWSGI_PORTS, VAR, sql, uwsgi_options, wait_healthy
-from orders_util import buyer, cart_hash, orders_of, put_cart, sku_state, skus
+from support.backends import sql
+from support.env import MYSQL_SOCK, UWSGI_PORTS
+from support.orders import buyer, cart_hash, orders_of, put_cart, sku_state, skus
+from support.stack import uwsgi_options, wait_healthy
+from support.uwsgi import workers
 from test_order_claims import claims_of, wait_until
-
-
-def master_pid(port):
-    with open(os.path.join(VAR, "run", f"uwsgi-{port}.pid")) as f:
-        return int(f.read().strip())
-
-
-def workers(port):
-    """The worker pids of one instance (children of its master, not the mule)."""
-    pid = master_pid(port)
-    found = set()
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids = f.read().split()
-        except OSError:
-            continue
-        for k in kids:
-            try:
-                with open(f"/proc/{k}/cmdline", "rb") as g:
-                    if b"worker" in g.read():
-                        found.add(int(k))
-            except OSError:
-                pass
-    return found
 
 
 def test_commit_killed_mid_transaction_gets_its_lines_back():
