@@ -1,10 +1,39 @@
 """End-to-end fixtures and hooks. The helpers are in support/ (support/__init__.py
-lists them); the stack under test is scripts/test.sh's (DF_BASE_URL, DF_VAR,
-DF_UWSGI_PORTS, DF_ALIPAY_URL, DF_ROOT).
+lists them).
+
+The stack under test: scripts/test.sh's when DF_BASE_URL is set (it also sets
+DF_VAR, DF_UWSGI_PORTS, DF_ALIPAY_URL, DF_ROOT); otherwise a private one that
+pytest_configure starts before any test module is collected and
+pytest_unconfigure stops, its state directory removed. A hand-run pytest
+never reaches a developer's `make run` stack.
 
 support/ is imported inside the fixtures, not here: its modules read the
-environment when first imported."""
+environment when first imported, once pytest_configure has set it."""
+import os
+
 import pytest
+
+from support.private_stack import PrivateStack
+
+PRIVATE_STACK = pytest.StashKey[PrivateStack]()
+
+
+def pytest_configure(config):
+    if os.environ.get("DF_BASE_URL") or config.option.help:
+        return
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    stack = PrivateStack(root)
+    try:
+        stack.start()
+    except RuntimeError as e:
+        raise pytest.UsageError(f"no private stack for the end-to-end tests: {e}") from None
+    config.stash[PRIVATE_STACK] = stack
+
+
+def pytest_unconfigure(config):
+    stack = config.stash.get(PRIVATE_STACK, None)
+    if stack is not None:
+        stack.stop()
 
 
 @pytest.fixture

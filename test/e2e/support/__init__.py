@@ -7,6 +7,8 @@
   http      Client, a browser-like HTTP client
   gateway   the local Alipay gateway's test controls
   cart, orders, payment, users   the shop's objects made and read directly
+  private_stack  the stack conftest.py starts when DF_BASE_URL is unset
 
-Every module reads the environment (support.env) when first imported,
-which is when the test modules are collected."""
+Every module but private_stack reads the environment (support.env) when
+first imported, which is when the test modules are collected: conftest.py's
+pytest_configure has pointed it at the stack under test by then."""
