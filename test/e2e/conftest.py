@@ -30,6 +30,13 @@ def pytest_configure(config):
     config.stash[PRIVATE_STACK] = stack
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests that stop or kill the stack's servers run after all the
+    others, in their collected order."""
+    items[:] = ([i for i in items if i.get_closest_marker("destructive") is None]
+                + [i for i in items if i.get_closest_marker("destructive") is not None])
+
+
 def pytest_unconfigure(config):
     stack = config.stash.get(PRIVATE_STACK, None)
     if stack is not None:

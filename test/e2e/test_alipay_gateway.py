@@ -441,6 +441,7 @@ def test_bad_control_requests(gateway):
     gateway.call("nope", {}, expect=404)
 
 
+@pytest.mark.destructive
 def test_trades_survive_a_gateway_restart(gateway):
     no = order_no()
     requests.get(page_pay_url(no), timeout=10)

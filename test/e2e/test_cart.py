@@ -289,6 +289,7 @@ def test_cart_count(user, goods):
     assert c.get_json("/api/cart/count").json() == {"res": 1, "total_count": 6}
 
 
+@pytest.mark.destructive
 def test_redis_outage_is_503(user, goods):
     c, uid = user
     a = make_sku(*goods)

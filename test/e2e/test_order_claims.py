@@ -94,7 +94,7 @@ def test_left_claims_are_settled_by_the_sweep_both_ways():
     """A claim whose order does not exist gives its lines back (added to what
     the cart holds by then); a claim whose order exists is dropped; a fresh
     claim is left alone (a real claim left by a killed worker:
-    test_zz_order_claim_crash.py)."""
+    test_order_claim_crash.py)."""
     with uwsgi_options("--dailyfresh-order-expire-interval", "1", "--dailyfresh-order-claim-age", "3"):
         c, uid, addr = buyer()
         a, b, fresh = skus(3, stock=10)

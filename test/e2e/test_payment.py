@@ -207,6 +207,7 @@ def test_slow_gateway_answers_within_the_timeout_and_the_shop_keeps_answering():
     assert order_row(oid) == (1, "")
 
 
+@pytest.mark.destructive
 def test_gateway_down_gives_a_clear_answer():
     c, _, oid, _ = alipay_order()
     stack("stop-gateway")

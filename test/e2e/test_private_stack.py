@@ -12,7 +12,7 @@ import requests
 from support import uwsgi
 from support.env import BASE, ROOT, VAR
 
-INNER = "test/e2e/test_zz_faults.py::test_redis_down_then_back"  # stops and starts Redis
+INNER = "test/e2e/test_faults.py::test_redis_down_then_back"  # stops and starts Redis
 
 
 def server_pids():

@@ -386,6 +386,7 @@ def test_session_valid_on_both_instances():
     assert all(n > 0 for n in served.values()), served
 
 
+@pytest.mark.destructive
 def test_redis_outage_is_503_not_logged_out():
     c, _, uid = logged_in()
     stack("stop-redis")

@@ -2,7 +2,7 @@
 through nginx, Redis or MariaDB restarts, a whole uWSGI instance is killed,
 or one worker is killed. Every answer is a 200 JSON answer or a JSON 503,
 none is slow, the stack recovers by itself, and the data stays consistent.
-(Named to run late: it stops and restarts the stack's servers.)"""
+(Marked destructive, so run last: it stops and restarts the stack's servers.)"""
 import json
 import os
 import signal
@@ -19,6 +19,8 @@ from support.env import BASE, MYSQL_SOCK, REDIS_SOCK, UWSGI_PORTS
 from support.orders import bench_buyers, sku_state, skus
 from support.stack import stack, wait_health, wait_healthy
 from support.uwsgi import children, log_since, log_size, master_pid, pidfile, workers
+
+pytestmark = pytest.mark.destructive
 
 ADDERS = 3          # threads adding to carts (each owns its users)
 COMMITTERS = 3      # threads committing orders (one order per buyer)

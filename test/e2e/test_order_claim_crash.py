@@ -1,12 +1,14 @@
 """A commit whose worker is killed inside its transaction leaves its cart
 lines claimed; the mule's sweep gives them back once the claim is older than
-dailyfresh-order-claim-age, as no order of it exists. (Named to run late: it
-kills every worker of the stack.)"""
+dailyfresh-order-claim-age, as no order of it exists. (Marked destructive, so
+run last: it kills every worker of the stack.)"""
 import concurrent.futures
 import os
 import signal
 import subprocess
 import time
+
+import pytest
 
 from support.backends import sql
 from support.env import MYSQL_SOCK, UWSGI_PORTS
@@ -14,6 +16,8 @@ from support.orders import buyer, cart_hash, orders_of, put_cart, sku_state, sku
 from support.stack import uwsgi_options, wait_healthy
 from support.uwsgi import workers
 from test_order_claims import claims_of, wait_until
+
+pytestmark = pytest.mark.destructive
 
 
 def test_commit_killed_mid_transaction_gets_its_lines_back():

@@ -1,15 +1,19 @@
 """Backends going away and coming back, instances dying: the stack answers
 503 naming what is down, no worker crashes, and it recovers by itself.
-(Named to run last: it stops and restarts the stack's servers.)"""
+(Marked destructive, so run last: it stops, kills and restarts the stack's
+servers.)"""
 import os
 import subprocess
 import time
 
+import pytest
 import requests
 
 from support import uwsgi
 from support.env import BASE, UWSGI_PORTS
 from support.stack import health, stack, wait_health
+
+pytestmark = pytest.mark.destructive
 
 
 def test_redis_down_then_back(no_worker_deaths, same_instances):
