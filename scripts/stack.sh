@@ -382,7 +382,8 @@ stop_uwsgi() {
 
 # ---------------------------------------------------------------- Alipay
 # Unless DF_ALIPAY_GATEWAY names a real gateway, payments go to the local
-# one (scripts/alipay_gateway.py) with keys made here once.
+# one (test/fakes/alipay_gateway.py, a test double make run starts too) with
+# keys made here once.
 alipay_local() { [ -z "${DF_ALIPAY_GATEWAY:-}" ]; }
 
 alipay_keys() {
@@ -462,7 +463,7 @@ start_gateway() {
     # its pidfile once it listens (its log and its stderr: the same file)
     # shellcheck disable=SC2094
     # a checkout its user cannot read (under /root): it runs a copy
-    local script=$ROOT/scripts/alipay_gateway.py
+    local script=$ROOT/test/fakes/alipay_gateway.py
     if ! as_user "$APP_USER" test -r "$script"; then
         install -m 644 "$script" "$ALIPAY/alipay_gateway.py" || die "cannot copy $script to $ALIPAY"
         script=$ALIPAY/alipay_gateway.py

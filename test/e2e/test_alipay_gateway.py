@@ -1,4 +1,4 @@
-"""The local Alipay gateway itself (scripts/alipay_gateway.py), as the shop
+"""The local Alipay gateway itself (test/fakes/alipay_gateway.py), as the shop
 will meet it: requests signed with the app private key are verified the way
 Alipay verifies them, answers, notifies and return parameters verify with
 the Alipay public key over exactly the bytes Alipay signs, and the test

@@ -1,5 +1,5 @@
 """The local Alipay gateway's test controls (its /_control/ API, described
-in the docstring of scripts/alipay_gateway.py): one client for every test."""
+in the docstring of test/fakes/alipay_gateway.py): one client for every test."""
 import os
 
 import requests
