@@ -492,8 +492,9 @@ stop_gateway() {
 }
 
 # ---------------------------------------------------------------- nginx
-# sed expressions for the DF_LIMIT_* that are set, in LIMITS
-LIMITS=()
+# nginx.conf's request rates and bursts (per client address), or DF_LIMIT_*:
+# RATE[zone] and BURST[zone]
+declare -A RATE=([login]=20r/m [register]=6r/m [commit]=60r/m) BURST=([login]=10 [register]=5 [commit]=20)
 limit_args() {
     local zone var v
     for zone in login register commit; do
@@ -501,13 +502,13 @@ limit_args() {
         v=${!var:-}
         if [ -n "$v" ]; then
             [[ "$v" =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] || die "$var '$v' is not a rate like 20r/m or 100r/s"
-            LIMITS+=(-e "s#zone=df_$zone:10m rate=[0-9]*r/[sm];#zone=df_$zone:10m rate=$v;#")
+            RATE[$zone]=$v
         fi
         var=DF_LIMIT_${zone^^}_BURST
         v=${!var:-}
         if [ -n "$v" ]; then
             [[ "$v" =~ ^[0-9]{1,6}$ ]] || die "$var '$v' is not a whole number of requests"
-            LIMITS+=(-e "s#limit_req zone=df_$zone burst=[0-9]*#limit_req zone=df_$zone burst=$v#")
+            BURST[$zone]=$v
         fi
     done
 }
@@ -533,38 +534,81 @@ static_dir() {
     log "$WEB_USER cannot read all of $ROOT/static: nginx serves a copy, $STATIC"
 }
 
+# var/nginx.conf: nginx.conf's settings for this stack (its port, state
+# directory, instances and DF_* values), including copies of the files
+# nginx.conf includes, made again at every start so that a running nginx
+# never reads a half-edited checkout. nginx's prefix is the directory that
+# holds the static/ it serves.
+NGINX_INCLUDES=(nginx-http.conf nginx-server.conf nginx-app.conf)
 render_nginx() {
-    local servers="" port addr workers=() user=(-e "/^user .*;\$/d")
-    [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
+    local port addr f workers=auto user="" rlimit=40000 hard
+    [ -n "${DF_NGINX_WORKERS:-}" ] && workers=$DF_NGINX_WORKERS
     # the workers' user: only a master started as root can switch to it
-    [ $AS_ROOT = 1 ] && user=(-e "s#^user .*;\$#user $WEB_USER;#")
+    [ $AS_ROOT = 1 ] && user="user $WEB_USER;"
     # nginx sets its workers' descriptor limit, soft and hard: never above
     # what this machine lets a process have
-    local hard rlimit=()
     hard=$(ulimit -Hn)
-    [ "$hard" != unlimited ] && [ "$hard" -lt 40000 ] && rlimit=(-e "s#^worker_rlimit_nofile .*;#worker_rlimit_nofile $hard;#")
+    [ "$hard" != unlimited ] && [ "$hard" -lt $rlimit ] && rlimit=$hard
     limit_args
     static_dir
-    for port in $UWSGI_PORTS; do
-        addr=$(uwsgi_socket "$port")
-        [ -n "$UWSGI_HOST" ] || addr=unix:$addr
-        servers+="        server $addr max_fails=3 fail_timeout=5s;\\n"
+    for f in "${NGINX_INCLUDES[@]}"; do
+        install -m 644 "$ROOT/$f" "$VAR/$f.new" && mv "$VAR/$f.new" "$VAR/$f" || die "cannot copy $f to $VAR"
     done
-    # the instance lines are replaced by one line per instance in DF_UWSGI_PORTS
-    sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
-        "${workers[@]}" "${user[@]}" "${rlimit[@]}" "${LIMITS[@]}" \
-        -e "s#alias static/;#alias $STATIC/;#" \
-        -e "s#root static;#root $STATIC;#g" \
-        -e "s# var/# $VAR/#g" \
-        -e "/# instance\$/d" \
-        -e "s#^\(    upstream dailyfresh {\)\$#\1\\n$servers#" \
-        "$ROOT/nginx.conf" > "$VAR/nginx.conf"
+    {
+        cat <<CONF
+# rendered by scripts/stack.sh from DF_* (nginx.conf holds the defaults)
+$user
+worker_processes $workers;
+pid $RUN/nginx.pid;
+error_log $LOG/nginx-error.log warn;
+worker_rlimit_nofile $rlimit;
+
+events {
+    worker_connections 16384;
+}
+
+http {
+    include nginx-http.conf;
+    access_log $LOG/nginx-access.log df_combined buffer=64k flush=1s;
+
+    client_body_temp_path $VAR/nginx/client_body;
+    uwsgi_temp_path $VAR/nginx/uwsgi;
+    proxy_temp_path $VAR/nginx/proxy;
+    fastcgi_temp_path $VAR/nginx/fastcgi;
+    scgi_temp_path $VAR/nginx/scgi;
+
+    limit_req_zone \$df_limit_login zone=df_login:10m rate=${RATE[login]};
+    limit_req_zone \$df_limit_register zone=df_register:10m rate=${RATE[register]};
+    limit_req_zone \$df_limit_commit zone=df_commit:10m rate=${RATE[commit]};
+
+    upstream dailyfresh {
+CONF
+        for port in $UWSGI_PORTS; do
+            addr=$(uwsgi_socket "$port")
+            [ -n "$UWSGI_HOST" ] || addr=unix:$addr
+            echo "        server $addr max_fails=3 fail_timeout=5s;"
+        done
+        cat <<CONF
+    }
+
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+
+        limit_req zone=df_login burst=${BURST[login]} nodelay;
+        limit_req zone=df_register burst=${BURST[register]} nodelay;
+        limit_req zone=df_commit burst=${BURST[commit]} nodelay;
+
+        include nginx-server.conf;
+    }
+}
+CONF
+    } >"$VAR/nginx.conf.new" && mv "$VAR/nginx.conf.new" "$VAR/nginx.conf" || die "cannot write $VAR/nginx.conf"
 }
 
 start_nginx() {
     dirs
     render_nginx
-    local args=(-p "$VAR/" -c "$VAR/nginx.conf")
+    local args=(-p "${STATIC%/static}/" -e "$LOG/nginx-error.log" -c "$VAR/nginx.conf")
     nginx -t -q "${args[@]}" 2>>"$LOG/nginx-error.log" \
         || die "nginx configuration test failed (see $LOG/nginx-error.log)"
     if pid_alive "$RUN/nginx.pid"; then

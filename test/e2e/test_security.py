@@ -293,6 +293,40 @@ def test_rate_limits_answer_429_json_per_address():
     assert Client().post_form("/user/login", {"username": "nobody", "pwd": "x" * 8}).status_code == 200
 
 
+# the directives of nginx.conf that scripts/stack.sh renders for its stack
+RENDERED = {"user", "pid", "error_log", "worker_rlimit_nofile", "access_log", "client_body_temp_path",
+            "uwsgi_temp_path", "proxy_temp_path", "fastcgi_temp_path", "scgi_temp_path", "server", "listen"}
+NGINX_INCLUDES = ("nginx-http.conf", "nginx-server.conf", "nginx-app.conf")
+
+
+def _directives(path):
+    """(name, text) of each directive line of an nginx file, comments and blank lines left out."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            text = line.split("#", 1)[0].strip()
+            if text:
+                out.append((text.split()[0], text))
+    return out
+
+
+def test_rendered_nginx_conf_is_nginx_conf_with_this_stacks_settings():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DF_LIMIT_") and k != "DF_NGINX_WORKERS"}
+    try:
+        stack("start-nginx", env=env)  # nginx.conf's own rates and bursts
+        rendered = _directives(os.path.join(VAR, "nginx.conf"))
+    finally:
+        _nginx_with()  # the suite's limits again
+    conf = _directives(os.path.join(ROOT, "nginx.conf"))
+    if os.geteuid() != 0:  # a master that is not root keeps its user
+        conf = [d for d in conf if d[0] != "user"]
+    assert [name for name, _ in rendered] == [name for name, _ in conf]
+    assert [t for name, t in rendered if name not in RENDERED] == [t for name, t in conf if name not in RENDERED]
+    for name in NGINX_INCLUDES:  # the rest: nginx.conf's own files, copied
+        with open(os.path.join(ROOT, name)) as mine, open(os.path.join(VAR, name)) as copy:
+            assert copy.read() == mine.read(), name
+
+
 def test_default_nginx_conf_limits_are_production_sized():
     with open(os.path.join(ROOT, "nginx.conf")) as f:
         conf = f.read()
