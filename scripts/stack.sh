@@ -7,7 +7,7 @@
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
 #   scripts/stack.sh start-conncap | stop-conncap    (the cap per client address)
 #   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
-#   scripts/stack.sh end-sessions USER_ID            (logs that user out everywhere)
+#   scripts/stack.sh end-sessions USER_ID            (scripts/ops.sh end-sessions)
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
@@ -386,27 +386,12 @@ stop_uwsgi() {
 # keys made here once.
 alipay_local() { [ -z "${DF_ALIPAY_GATEWAY:-}" ]; }
 
-alipay_keys() {
-    mkdir -p "$ALIPAY"
-    chmod 700 "$ALIPAY"
-    local k
-    for k in app alipay; do
-        if [ ! -s "$ALIPAY/${k}_private.pem" ]; then
-            # 2048-bit RSA, PKCS#8 ("BEGIN PRIVATE KEY")
-            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ALIPAY/${k}_private.pem.tmp" \
-                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not make an RSA key" "$LOG/alipay-keys.log"
-            mv "$ALIPAY/${k}_private.pem.tmp" "$ALIPAY/${k}_private.pem"
-            rm -f "$ALIPAY/${k}_public.pem"
-        fi
-        if [ ! -s "$ALIPAY/${k}_public.pem" ]; then
-            openssl pkey -in "$ALIPAY/${k}_private.pem" -pubout -out "$ALIPAY/${k}_public.pem" \
-                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not write ${k}_public.pem" "$LOG/alipay-keys.log"
-        fi
-    done
-    [ -s "$ALIPAY/app_id" ] || echo 2021000000000001 >"$ALIPAY/app_id"
+alipay_keys() { # scripts/alipay-keys.sh local: made once under $ALIPAY
+    local out
     # the instances read the app's key, the local gateway (run as the same
-    # user, a stand-in for Alipay in development) its own and its trades
-    own -R "$APP_USER:$APP_USER" "$ALIPAY"
+    # user) its own: as root, the directory is APP_USER's
+    out=$("$ROOT/scripts/alipay-keys.sh" local "$ALIPAY" "$LOG/alipay-keys.log" "$APP_USER" 2>&1) ||
+        die "${out:-scripts/alipay-keys.sh failed}" "$LOG/alipay-keys.log"
 }
 
 # The uwsgi options that point the instances at the gateway, in ALIPAY_ARGS.
@@ -423,14 +408,8 @@ alipay_args() {
             --dailyfresh-alipay-return-url "http://127.0.0.1:$HTTP_PORT/order/return")
         return 0
     fi
-    local v missing=()
-    for v in DF_ALIPAY_APP_ID DF_ALIPAY_APP_PRIVATE_KEY DF_ALIPAY_PUBLIC_KEY DF_ALIPAY_NOTIFY_URL DF_ALIPAY_RETURN_URL; do
-        [ -n "${!v:-}" ] || missing+=("$v")
-    done
-    [ ${#missing[@]} -eq 0 ] ||
-        die "DF_ALIPAY_GATEWAY is set (a real gateway), but these are not: ${missing[*]}"
-    [ -r "$DF_ALIPAY_APP_PRIVATE_KEY" ] ||
-        die "DF_ALIPAY_APP_PRIVATE_KEY: cannot read the app private key file $DF_ALIPAY_APP_PRIVATE_KEY"
+    local out
+    out=$("$ROOT/scripts/alipay-keys.sh" real 2>&1) || die "${out:-scripts/alipay-keys.sh failed}"
     ALIPAY_ARGS=(--dailyfresh-alipay-gateway "$DF_ALIPAY_GATEWAY"
         --dailyfresh-alipay-app-id "$DF_ALIPAY_APP_ID"
         --dailyfresh-alipay-app-private-key "$DF_ALIPAY_APP_PRIVATE_KEY"
@@ -682,44 +661,6 @@ stop_conncap() {
     nft delete table inet "$NFT_TABLE"
 }
 
-# ---------------------------------------------------------------- sessions
-# Ends every session of one user at once (after deactivating or deleting
-# the account: a live session would otherwise last until its TTL). Logins
-# list each session id in the sorted set user_sessions_by_expiry_<uid>
-# (the shop kept them in the set user_sessions_<uid> before). A batch of
-# ids per script call, the calls one after another through one redis-cli,
-# so that Redis never stalls on a user with many sessions: each call
-# answers how many sessions it ended and how many ids are left.
-END_SESSIONS_BATCH=100
-# shellcheck disable=SC2016 # Lua, not shell
-END_SESSIONS_LUA='local n = 0
-local first = redis.call("ZPOPMIN", KEYS[1], ARGV[1])
-for i = 1, #first, 2 do n = n + redis.call("DEL", "session_" .. first[i]) end
-local left = redis.call("ZCARD", KEYS[1])
-if redis.call("TYPE", KEYS[2]).ok == "set" then
-    for _, m in ipairs(redis.call("SPOP", KEYS[2], ARGV[1])) do n = n + redis.call("DEL", "session_" .. m) end
-    left = left + redis.call("SCARD", KEYS[2])
-end
-return {n, left}'
-end_sessions() { # user id
-    [[ "${1:-}" =~ ^[1-9][0-9]{0,18}$ ]] || die "usage: $0 end-sessions USER_ID"
-    local sha out n ended=0 left=1 calls=1 i deadline=$((SECONDS + 120))
-    sha=$(timeout 10 redis-cli -s "$REDIS_SOCK" SCRIPT LOAD "$END_SESSIONS_LUA") ||
-        die "Redis did not answer (is the stack up?)"
-    [[ "$sha" =~ ^[0-9a-f]{40}$ ]] || die "Redis answered: $sha"
-    while [ "$left" -gt 0 ]; do
-        out=$(for ((i = 0; i < calls; i++)); do
-            echo "EVALSHA $sha 2 user_sessions_by_expiry_$1 user_sessions_$1 $END_SESSIONS_BATCH"
-        done | timeout 120 redis-cli -s "$REDIS_SOCK") || die "Redis did not answer (is the stack up?)"
-        grep -qvx '[0-9][0-9]*' <<<"$out" && die "Redis answered: $(grep -vx '[0-9][0-9]*' <<<"$out" | head -1)"
-        read -r n left < <(awk 'NR % 2 { n += $1 } !(NR % 2) { left = $1 } END { print n + 0, left + 0 }' <<<"$out")
-        ended=$((ended + n))
-        calls=$(((left + END_SESSIONS_BATCH - 1) / END_SESSIONS_BATCH))
-        [ $SECONDS -lt $deadline ] || die "user $1 still has $left session(s) listed after 120 s ($ended ended)"
-    done
-    log "ended $ended session(s) of user $1"
-}
-
 # Every wait is bounded: each probe by curl's --max-time, all of them by
 # DF_START_TIMEOUT seconds (60).
 wait_healthy() {
@@ -788,7 +729,7 @@ case "${1:-}" in
     start-conncap) start_conncap ;;
     stop-conncap) stop_conncap ;;
     stop-uwsgi) stop_uwsgi ;;
-    end-sessions) end_sessions "${2:-}" ;;
+    end-sessions) exec "$ROOT/scripts/ops.sh" "$@" ;; # an operator's command, kept here for old scripts
     start-gateway) start_gateway ;;
     stop-gateway) stop_gateway ;;
     *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-conncap|stop-conncap|start-gateway|stop-gateway|end-sessions USER_ID" ;;

@@ -21,7 +21,7 @@ from support.backends import redis, sql
 from support.env import BASE, ROOT, VAR
 from support.http import Client
 from support.orders import buyer, commit, orders_of, put_cart, sku_state, skus
-from support.stack import stack, uwsgi_options, wait_healthy
+from support.stack import ops, stack, uwsgi_options, wait_healthy
 from support.users import PASSWORD, logged_in, login, register
 
 WRONG = {"res": 2, "errmsg": "用户名或密码错误"}
@@ -152,7 +152,7 @@ def test_end_sessions_logs_a_user_out_everywhere():
     assert c3.post_form("/user/logout").json()["res"] == 1
     assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids[:2])
     sql("UPDATE df_user SET is_active = 0 WHERE id = @p0", uid)
-    out = stack("end-sessions", str(uid))
+    out = ops("end-sessions", str(uid))
     assert "ended 2 session(s) of user %d" % uid in out.stdout
     for c in (c1, c2):
         assert c.get_json("/api/user/info").json() == LOGIN_FIRST

@@ -1,5 +1,5 @@
-"""scripts/stack.sh run against the stack under test, and waits on its
-/healthz."""
+"""scripts/stack.sh and scripts/ops.sh run against the stack under test, and
+waits on its /healthz."""
 import contextlib
 import os
 import subprocess
@@ -10,12 +10,18 @@ import requests
 from support.env import BASE, ROOT, UWSGI_PORTS
 
 STACK_SH = os.path.join(ROOT, "scripts", "stack.sh")
+OPS_SH = os.path.join(ROOT, "scripts", "ops.sh")
 
 
 def stack(*args, env=None):
     """scripts/stack.sh with the stack's environment (DF_VAR and the ports
     are in os.environ), or env instead."""
     return subprocess.run([STACK_SH, *args], check=True, capture_output=True, text=True, timeout=120, env=env)
+
+
+def ops(*args):
+    """scripts/ops.sh (the operator's commands) against the stack."""
+    return subprocess.run([OPS_SH, *args], check=True, capture_output=True, text=True, timeout=180)
 
 
 def health():
