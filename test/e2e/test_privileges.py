@@ -15,6 +15,7 @@ import sys
 import pytest
 import requests
 
+from support import uwsgi
 from support.env import BASE, UWSGI_PORTS, VAR
 
 RUN = os.path.join(VAR, "run")
@@ -105,8 +106,7 @@ def test_only_nginx_reaches_an_instance():
 
 
 def instance_pids(name):
-    with open(os.path.join(RUN, f"uwsgi-{name}.pid")) as f:
-        master = int(f.read().strip())
+    master = uwsgi.master_pid(name)
     return [master, *children(master)]
 
 
