@@ -7,7 +7,7 @@
 #   scripts/stack.sh start-uwsgi | stop-uwsgi | start-nginx | stop-nginx
 #   scripts/stack.sh start-conncap | stop-conncap    (the cap per client address)
 #   scripts/stack.sh start-gateway | stop-gateway    (the local Alipay gateway)
-#   scripts/stack.sh end-sessions USER_ID            (logs that user out everywhere)
+#   scripts/stack.sh end-sessions USER_ID            (scripts/ops.sh end-sessions)
 #
 # Environment (all optional):
 #   DF_VAR          state directory            (default: <repo>/var)
@@ -382,30 +382,16 @@ stop_uwsgi() {
 
 # ---------------------------------------------------------------- Alipay
 # Unless DF_ALIPAY_GATEWAY names a real gateway, payments go to the local
-# one (scripts/alipay_gateway.py) with keys made here once.
+# one (test/fakes/alipay_gateway.py, a test double make run starts too) with
+# keys made here once.
 alipay_local() { [ -z "${DF_ALIPAY_GATEWAY:-}" ]; }
 
-alipay_keys() {
-    mkdir -p "$ALIPAY"
-    chmod 700 "$ALIPAY"
-    local k
-    for k in app alipay; do
-        if [ ! -s "$ALIPAY/${k}_private.pem" ]; then
-            # 2048-bit RSA, PKCS#8 ("BEGIN PRIVATE KEY")
-            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ALIPAY/${k}_private.pem.tmp" \
-                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not make an RSA key" "$LOG/alipay-keys.log"
-            mv "$ALIPAY/${k}_private.pem.tmp" "$ALIPAY/${k}_private.pem"
-            rm -f "$ALIPAY/${k}_public.pem"
-        fi
-        if [ ! -s "$ALIPAY/${k}_public.pem" ]; then
-            openssl pkey -in "$ALIPAY/${k}_private.pem" -pubout -out "$ALIPAY/${k}_public.pem" \
-                >>"$LOG/alipay-keys.log" 2>&1 || die "openssl could not write ${k}_public.pem" "$LOG/alipay-keys.log"
-        fi
-    done
-    [ -s "$ALIPAY/app_id" ] || echo 2021000000000001 >"$ALIPAY/app_id"
+alipay_keys() { # scripts/alipay-keys.sh local: made once under $ALIPAY
+    local out
     # the instances read the app's key, the local gateway (run as the same
-    # user, a stand-in for Alipay in development) its own and its trades
-    own -R "$APP_USER:$APP_USER" "$ALIPAY"
+    # user) its own: as root, the directory is APP_USER's
+    out=$("$ROOT/scripts/alipay-keys.sh" local "$ALIPAY" "$LOG/alipay-keys.log" "$APP_USER" 2>&1) ||
+        die "${out:-scripts/alipay-keys.sh failed}" "$LOG/alipay-keys.log"
 }
 
 # The uwsgi options that point the instances at the gateway, in ALIPAY_ARGS.
@@ -422,14 +408,8 @@ alipay_args() {
             --dailyfresh-alipay-return-url "http://127.0.0.1:$HTTP_PORT/order/return")
         return 0
     fi
-    local v missing=()
-    for v in DF_ALIPAY_APP_ID DF_ALIPAY_APP_PRIVATE_KEY DF_ALIPAY_PUBLIC_KEY DF_ALIPAY_NOTIFY_URL DF_ALIPAY_RETURN_URL; do
-        [ -n "${!v:-}" ] || missing+=("$v")
-    done
-    [ ${#missing[@]} -eq 0 ] ||
-        die "DF_ALIPAY_GATEWAY is set (a real gateway), but these are not: ${missing[*]}"
-    [ -r "$DF_ALIPAY_APP_PRIVATE_KEY" ] ||
-        die "DF_ALIPAY_APP_PRIVATE_KEY: cannot read the app private key file $DF_ALIPAY_APP_PRIVATE_KEY"
+    local out
+    out=$("$ROOT/scripts/alipay-keys.sh" real 2>&1) || die "${out:-scripts/alipay-keys.sh failed}"
     ALIPAY_ARGS=(--dailyfresh-alipay-gateway "$DF_ALIPAY_GATEWAY"
         --dailyfresh-alipay-app-id "$DF_ALIPAY_APP_ID"
         --dailyfresh-alipay-app-private-key "$DF_ALIPAY_APP_PRIVATE_KEY"
@@ -462,7 +442,7 @@ start_gateway() {
     # its pidfile once it listens (its log and its stderr: the same file)
     # shellcheck disable=SC2094
     # a checkout its user cannot read (under /root): it runs a copy
-    local script=$ROOT/scripts/alipay_gateway.py
+    local script=$ROOT/test/fakes/alipay_gateway.py
     if ! as_user "$APP_USER" test -r "$script"; then
         install -m 644 "$script" "$ALIPAY/alipay_gateway.py" || die "cannot copy $script to $ALIPAY"
         script=$ALIPAY/alipay_gateway.py
@@ -491,8 +471,9 @@ stop_gateway() {
 }
 
 # ---------------------------------------------------------------- nginx
-# sed expressions for the DF_LIMIT_* that are set, in LIMITS
-LIMITS=()
+# nginx.conf's request rates and bursts (per client address), or DF_LIMIT_*:
+# RATE[zone] and BURST[zone]
+declare -A RATE=([login]=20r/m [register]=6r/m [commit]=60r/m) BURST=([login]=10 [register]=5 [commit]=20)
 limit_args() {
     local zone var v
     for zone in login register commit; do
@@ -500,13 +481,13 @@ limit_args() {
         v=${!var:-}
         if [ -n "$v" ]; then
             [[ "$v" =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] || die "$var '$v' is not a rate like 20r/m or 100r/s"
-            LIMITS+=(-e "s#zone=df_$zone:10m rate=[0-9]*r/[sm];#zone=df_$zone:10m rate=$v;#")
+            RATE[$zone]=$v
         fi
         var=DF_LIMIT_${zone^^}_BURST
         v=${!var:-}
         if [ -n "$v" ]; then
             [[ "$v" =~ ^[0-9]{1,6}$ ]] || die "$var '$v' is not a whole number of requests"
-            LIMITS+=(-e "s#limit_req zone=df_$zone burst=[0-9]*#limit_req zone=df_$zone burst=$v#")
+            BURST[$zone]=$v
         fi
     done
 }
@@ -532,38 +513,81 @@ static_dir() {
     log "$WEB_USER cannot read all of $ROOT/static: nginx serves a copy, $STATIC"
 }
 
+# var/nginx.conf: nginx.conf's settings for this stack (its port, state
+# directory, instances and DF_* values), including copies of the files
+# nginx.conf includes, made again at every start so that a running nginx
+# never reads a half-edited checkout. nginx's prefix is the directory that
+# holds the static/ it serves.
+NGINX_INCLUDES=(nginx-http.conf nginx-server.conf nginx-app.conf)
 render_nginx() {
-    local servers="" port addr workers=() user=(-e "/^user .*;\$/d")
-    [ -n "${DF_NGINX_WORKERS:-}" ] && workers=(-e "s#^worker_processes .*;#worker_processes $DF_NGINX_WORKERS;#")
+    local port addr f workers=auto user="" rlimit=40000 hard
+    [ -n "${DF_NGINX_WORKERS:-}" ] && workers=$DF_NGINX_WORKERS
     # the workers' user: only a master started as root can switch to it
-    [ $AS_ROOT = 1 ] && user=(-e "s#^user .*;\$#user $WEB_USER;#")
+    [ $AS_ROOT = 1 ] && user="user $WEB_USER;"
     # nginx sets its workers' descriptor limit, soft and hard: never above
     # what this machine lets a process have
-    local hard rlimit=()
     hard=$(ulimit -Hn)
-    [ "$hard" != unlimited ] && [ "$hard" -lt 40000 ] && rlimit=(-e "s#^worker_rlimit_nofile .*;#worker_rlimit_nofile $hard;#")
+    [ "$hard" != unlimited ] && [ "$hard" -lt $rlimit ] && rlimit=$hard
     limit_args
     static_dir
-    for port in $UWSGI_PORTS; do
-        addr=$(uwsgi_socket "$port")
-        [ -n "$UWSGI_HOST" ] || addr=unix:$addr
-        servers+="        server $addr max_fails=3 fail_timeout=5s;\\n"
+    for f in "${NGINX_INCLUDES[@]}"; do
+        install -m 644 "$ROOT/$f" "$VAR/$f.new" && mv "$VAR/$f.new" "$VAR/$f" || die "cannot copy $f to $VAR"
     done
-    # the instance lines are replaced by one line per instance in DF_UWSGI_PORTS
-    sed -e "s#listen 127.0.0.1:8000;#listen 127.0.0.1:$HTTP_PORT;#" \
-        "${workers[@]}" "${user[@]}" "${rlimit[@]}" "${LIMITS[@]}" \
-        -e "s#alias static/;#alias $STATIC/;#" \
-        -e "s#root static;#root $STATIC;#g" \
-        -e "s# var/# $VAR/#g" \
-        -e "/# instance\$/d" \
-        -e "s#^\(    upstream dailyfresh {\)\$#\1\\n$servers#" \
-        "$ROOT/nginx.conf" > "$VAR/nginx.conf"
+    {
+        cat <<CONF
+# rendered by scripts/stack.sh from DF_* (nginx.conf holds the defaults)
+$user
+worker_processes $workers;
+pid $RUN/nginx.pid;
+error_log $LOG/nginx-error.log warn;
+worker_rlimit_nofile $rlimit;
+
+events {
+    worker_connections 16384;
+}
+
+http {
+    include nginx-http.conf;
+    access_log $LOG/nginx-access.log df_combined buffer=64k flush=1s;
+
+    client_body_temp_path $VAR/nginx/client_body;
+    uwsgi_temp_path $VAR/nginx/uwsgi;
+    proxy_temp_path $VAR/nginx/proxy;
+    fastcgi_temp_path $VAR/nginx/fastcgi;
+    scgi_temp_path $VAR/nginx/scgi;
+
+    limit_req_zone \$df_limit_login zone=df_login:10m rate=${RATE[login]};
+    limit_req_zone \$df_limit_register zone=df_register:10m rate=${RATE[register]};
+    limit_req_zone \$df_limit_commit zone=df_commit:10m rate=${RATE[commit]};
+
+    upstream dailyfresh {
+CONF
+        for port in $UWSGI_PORTS; do
+            addr=$(uwsgi_socket "$port")
+            [ -n "$UWSGI_HOST" ] || addr=unix:$addr
+            echo "        server $addr max_fails=3 fail_timeout=5s;"
+        done
+        cat <<CONF
+    }
+
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+
+        limit_req zone=df_login burst=${BURST[login]} nodelay;
+        limit_req zone=df_register burst=${BURST[register]} nodelay;
+        limit_req zone=df_commit burst=${BURST[commit]} nodelay;
+
+        include nginx-server.conf;
+    }
+}
+CONF
+    } >"$VAR/nginx.conf.new" && mv "$VAR/nginx.conf.new" "$VAR/nginx.conf" || die "cannot write $VAR/nginx.conf"
 }
 
 start_nginx() {
     dirs
     render_nginx
-    local args=(-p "$VAR/" -c "$VAR/nginx.conf")
+    local args=(-p "${STATIC%/static}/" -e "$LOG/nginx-error.log" -c "$VAR/nginx.conf")
     nginx -t -q "${args[@]}" 2>>"$LOG/nginx-error.log" \
         || die "nginx configuration test failed (see $LOG/nginx-error.log)"
     if pid_alive "$RUN/nginx.pid"; then
@@ -637,44 +661,6 @@ stop_conncap() {
     nft delete table inet "$NFT_TABLE"
 }
 
-# ---------------------------------------------------------------- sessions
-# Ends every session of one user at once (after deactivating or deleting
-# the account: a live session would otherwise last until its TTL). Logins
-# list each session id in the sorted set user_sessions_by_expiry_<uid>
-# (the shop kept them in the set user_sessions_<uid> before). A batch of
-# ids per script call, the calls one after another through one redis-cli,
-# so that Redis never stalls on a user with many sessions: each call
-# answers how many sessions it ended and how many ids are left.
-END_SESSIONS_BATCH=100
-# shellcheck disable=SC2016 # Lua, not shell
-END_SESSIONS_LUA='local n = 0
-local first = redis.call("ZPOPMIN", KEYS[1], ARGV[1])
-for i = 1, #first, 2 do n = n + redis.call("DEL", "session_" .. first[i]) end
-local left = redis.call("ZCARD", KEYS[1])
-if redis.call("TYPE", KEYS[2]).ok == "set" then
-    for _, m in ipairs(redis.call("SPOP", KEYS[2], ARGV[1])) do n = n + redis.call("DEL", "session_" .. m) end
-    left = left + redis.call("SCARD", KEYS[2])
-end
-return {n, left}'
-end_sessions() { # user id
-    [[ "${1:-}" =~ ^[1-9][0-9]{0,18}$ ]] || die "usage: $0 end-sessions USER_ID"
-    local sha out n ended=0 left=1 calls=1 i deadline=$((SECONDS + 120))
-    sha=$(timeout 10 redis-cli -s "$REDIS_SOCK" SCRIPT LOAD "$END_SESSIONS_LUA") ||
-        die "Redis did not answer (is the stack up?)"
-    [[ "$sha" =~ ^[0-9a-f]{40}$ ]] || die "Redis answered: $sha"
-    while [ "$left" -gt 0 ]; do
-        out=$(for ((i = 0; i < calls; i++)); do
-            echo "EVALSHA $sha 2 user_sessions_by_expiry_$1 user_sessions_$1 $END_SESSIONS_BATCH"
-        done | timeout 120 redis-cli -s "$REDIS_SOCK") || die "Redis did not answer (is the stack up?)"
-        grep -qvx '[0-9][0-9]*' <<<"$out" && die "Redis answered: $(grep -vx '[0-9][0-9]*' <<<"$out" | head -1)"
-        read -r n left < <(awk 'NR % 2 { n += $1 } !(NR % 2) { left = $1 } END { print n + 0, left + 0 }' <<<"$out")
-        ended=$((ended + n))
-        calls=$(((left + END_SESSIONS_BATCH - 1) / END_SESSIONS_BATCH))
-        [ $SECONDS -lt $deadline ] || die "user $1 still has $left session(s) listed after 120 s ($ended ended)"
-    done
-    log "ended $ended session(s) of user $1"
-}
-
 # Every wait is bounded: each probe by curl's --max-time, all of them by
 # DF_START_TIMEOUT seconds (60).
 wait_healthy() {
@@ -743,7 +729,7 @@ case "${1:-}" in
     start-conncap) start_conncap ;;
     stop-conncap) stop_conncap ;;
     stop-uwsgi) stop_uwsgi ;;
-    end-sessions) end_sessions "${2:-}" ;;
+    end-sessions) exec "$ROOT/scripts/ops.sh" "$@" ;; # an operator's command, kept here for old scripts
     start-gateway) start_gateway ;;
     stop-gateway) stop_gateway ;;
     *) die "usage: $0 start|stop|status|start-redis|stop-redis|start-mysql|stop-mysql|start-uwsgi|stop-uwsgi|start-nginx|stop-nginx|start-conncap|stop-conncap|start-gateway|stop-gateway|end-sessions USER_ID" ;;

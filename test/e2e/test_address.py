@@ -5,8 +5,9 @@ import random
 
 import pytest
 
-from conftest import Client, sql
-from users_util import logged_in
+from support.backends import sql
+from support.http import Client
+from support.users import logged_in
 
 LOGIN_FIRST = {"res": 0, "errmsg": "请先登录"}
 NOT_FOUND = {"res": 2, "errmsg": "地址不存在"}

@@ -1,4 +1,4 @@
-"""The local Alipay gateway itself (scripts/alipay_gateway.py), as the shop
+"""The local Alipay gateway itself (test/fakes/alipay_gateway.py), as the shop
 will meet it: requests signed with the app private key are verified the way
 Alipay verifies them, answers, notifies and return parameters verify with
 the Alipay public key over exactly the bytes Alipay signs, and the test
@@ -20,7 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from conftest import ALIPAY_DIR, GATEWAY, stack
+from support.env import ALIPAY_DIR, GATEWAY
+from support.stack import stack
 
 GATEWAY_DO = GATEWAY + "/gateway.do"
 
@@ -440,6 +441,7 @@ def test_bad_control_requests(gateway):
     gateway.call("nope", {}, expect=404)
 
 
+@pytest.mark.destructive
 def test_trades_survive_a_gateway_restart(gateway):
     no = order_no()
     requests.get(page_pay_url(no), timeout=10)

@@ -2,8 +2,8 @@
 MariaDB and Redis): the cart read flags the line and refuses the total, the
 order preview answers what the commit would (res 7 amount_too_large or
 count_too_large), never a 500."""
-from conftest import redis
-from orders_util import buyer, commit, put_cart, skus
+from support.backends import redis
+from support.orders import buyer, commit, put_cart, skus
 
 TOP_PRICE = "99999999.99"  # the largest DECIMAL(10,2)
 TOP_COUNT = 2147483647  # the largest count the cart takes

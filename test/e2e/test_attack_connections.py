@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from conftest import BASE
+from support.env import BASE
+from support.stack import STACK_SH
 
 HOST, PORT = re.match(r"https?://([^:/]+):(\d+)", BASE).groups()
 PORT = int(PORT)
@@ -214,12 +215,11 @@ def test_cap_is_one_table_per_stack_removed_by_stop(tmp_path):
     """Another stack's cap (another HTTP port) is a table of its own: it
     leaves this stack's alone, and stop removes it even when nothing else of
     that stack runs (as after a failed start)."""
-    from conftest import ROOT
     mine = cap_installed()
     port = free_port()
     env = dict(os.environ, DF_VAR=str(tmp_path / "var"), DF_HTTP_PORT=str(port), DF_UWSGI_PORTS="x1",
                DF_CONN_PER_ADDR="7")
-    stack_sh = os.path.join(ROOT, "scripts", "stack.sh")
+    stack_sh = STACK_SH
     nft = shutil.which("nft") or "/usr/sbin/nft"
     try:
         out = subprocess.run([stack_sh, "start-conncap"], env=env, capture_output=True, text=True, timeout=60)

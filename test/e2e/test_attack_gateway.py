@@ -11,9 +11,11 @@ import uuid
 
 import requests
 
-from conftest import Client, sql
-from orders_util import buyer
-from payment_util import GATEWAY, control, gateway_mode
+from support.backends import sql
+from support.env import GATEWAY
+from support.gateway import Gateway
+from support.http import Client
+from support.orders import buyer
 
 ORDERS = 200
 OWNERS = 4        # the orders belong to a few users
@@ -84,8 +86,8 @@ def test_slow_gateway_with_many_polled_orders_leaves_other_users_served():
         pollers.append((c, mine[(p // OWNERS)::POLLERS // OWNERS]))
     readers = [buyer()[0] for _ in range(2)]
     stop, lock, answers = threading.Event(), threading.Lock(), []
-    control("reset")
-    gateway_mode(delay_ms=20000)
+    Gateway().reset()
+    Gateway().mode(delay_ms=20000)
     try:
         with concurrent.futures.ThreadPoolExecutor(POLLERS + len(readers)) as pool:
             polling = [pool.submit(poll, c, mine, stop, answers, lock) for c, mine in pollers]
@@ -97,7 +99,7 @@ def test_slow_gateway_with_many_polled_orders_leaves_other_users_served():
                 f.result()
     finally:
         stop.set()
-        control("reset")
+        Gateway().reset()
         sql("DELETE FROM df_order_info WHERE order_id LIKE CONCAT(@p0, '%')", prefix)
     statuses = {s for s, _ in timed}
     worst = p99([t for _, t in timed])
@@ -119,14 +121,14 @@ def test_the_local_gateway_answers_many_delayed_calls_at_once():
     def call(_):
         return requests.post(GATEWAY + "/gateway.do", data={"method": "alipay.trade.query"}, timeout=30).status_code
 
-    control("reset")
-    gateway_mode(delay_ms=2000)
+    Gateway().reset()
+    Gateway().mode(delay_ms=2000)
     try:
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(100) as pool:
             statuses = list(pool.map(call, range(100)))
         elapsed = time.monotonic() - t0
     finally:
-        control("reset")
+        Gateway().reset()
     assert statuses == [200] * 100, set(statuses)
     assert 2 <= elapsed < 20, elapsed

@@ -6,9 +6,11 @@ address into the name field used to hit that client's own counter and
 lock the owner out of their account for 15 minutes."""
 import uuid
 
-from conftest import Client, redis, uwsgi_logs
+from support import uwsgi
+from support.backends import redis
+from support.http import Client
+from support.users import login, register
 from test_security import LOCKED, MAX_FAILURES, WRONG, client_from
-from users_util import login, register
 
 VICTIM_ADDR = "127.0.0.41"
 ATTACKER_ADDR = "127.0.0.42"
@@ -33,7 +35,7 @@ def test_a_typed_address_does_not_lock_the_owner_out():
             assert redis("GET", f"login_fail_user_{typed}") == str(MAX_FAILURES)
         assert redis("EXISTS", f"login_fail_addr_{VICTIM_ADDR}/{name}") == "0"
         assert redis("GET", f"login_fail_user_{name}") in ("", "0")  # the success took its attempt back
-        log = uwsgi_logs()
+        log = uwsgi.logs()
         assert (f"login: {ATTACKER_ADDR} locked out of account '{forged[0]}' for 900 s after {MAX_FAILURES} "
                 f"failed logins; counter login_fail_addr_{ATTACKER_ADDR}/{forged[0]}\n") in log
     finally:
@@ -47,7 +49,7 @@ def test_the_lockout_line_names_its_counter_without_raw_text():
     try:
         for _ in range(MAX_FAILURES):
             assert login(client_from(addr), name, "bad-password") == WRONG
-        log = uwsgi_logs()
+        log = uwsgi.logs()
         shown = "forge??" + name[-8:]
         assert f"; counter login_fail_addr_{addr}/{shown}\n" in log
         assert "\r\n" + name[-8:] not in log and "\n" + name[-8:] not in log

@@ -13,9 +13,12 @@ import threading
 import time
 import uuid
 
-from conftest import REDIS_SOCK, Client, redis, stack, unique_name
+from support.backends import redis
+from support.env import REDIS_SOCK
+from support.http import Client, unique_name
+from support.stack import ops
+from support.users import PASSWORD, django_hash, insert_user, login
 from test_security import LOGIN_FIRST
-from users_util import PASSWORD, django_hash, insert_user, login
 
 SEEDED = 200_000
 SEED_BATCH = 10_000
@@ -121,7 +124,7 @@ def test_logins_stay_fast_with_200000_sessions_on_one_account():
         old_left = int(redis("SCARD", f"user_sessions_{uid}"))
     finally:
         done.set()
-        out = stack("end-sessions", str(uid))
+        out = ops("end-sessions", str(uid))
     failed_reads = sum(1 for x in reads if x != 200)
     print(f"logins: {len(logins)}, reads: {len(reads)} ({failed_reads} not 200), index {SEEDED} -> {left}, "
           f"old set {SEEDED} -> {old_left}; slowlog: {len(slow)} entries {slow[:5]}")
@@ -142,7 +145,7 @@ def test_end_sessions_ends_many_sessions_in_short_steps():
     name, uid = cheap_user()
     sample = seed_sessions(uid, END_SEEDED)
     with slowlog_from_now():
-        out = stack("end-sessions", str(uid))
+        out = ops("end-sessions", str(uid))
         slow = slowlog()
     print(f"end-sessions of {END_SEEDED}: {out.stdout.strip()}; slowlog: {len(slow)} entries {slow[:5]}")
     assert slow == [], slow[:10]
@@ -171,7 +174,7 @@ def test_past_the_cap_a_login_ends_the_sessions_that_expire_first():
         assert login(Client(), name)["res"] == 5
     assert keeper.get_json("/api/user/info").json()["user"]["username"] == name
     assert clients[-1].get_json("/api/user/info").json() == LOGIN_FIRST
-    assert "ended %d session(s)" % MAX_SESSIONS in stack("end-sessions", str(uid)).stdout
+    assert "ended %d session(s)" % MAX_SESSIONS in ops("end-sessions", str(uid)).stdout
 
 
 def test_sessions_listed_by_the_old_shop_move_over_and_end_together():
@@ -196,5 +199,5 @@ def test_sessions_listed_by_the_old_shop_move_over_and_end_together():
     assert new.post_form("/user/logout").json()["res"] == 1
     assert redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1) == sid
     redis("SADD", f"user_sessions_{uid}", sid)  # still in an old set too: ended once
-    assert "ended 1 session(s) of user %d" % uid in stack("end-sessions", str(uid)).stdout
+    assert "ended 1 session(s) of user %d" % uid in ops("end-sessions", str(uid)).stdout
     assert old.get_json("/api/user/info").json() == LOGIN_FIRST

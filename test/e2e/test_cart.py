@@ -6,8 +6,11 @@ import threading
 import pytest
 import requests
 
-from conftest import BASE, Client, redis, sql, stack
-from cart_util import cart_hash, login, make_sku, make_type, make_user, user_client
+from support.backends import redis, sql
+from support.cart import cart_hash, login, make_sku, make_type, make_user, user_client
+from support.env import BASE
+from support.http import Client
+from support.stack import stack
 
 LOGIN = {"res": 0, "errmsg": "请先登录"}
 
@@ -286,6 +289,7 @@ def test_cart_count(user, goods):
     assert c.get_json("/api/cart/count").json() == {"res": 1, "total_count": 6}
 
 
+@pytest.mark.destructive
 def test_redis_outage_is_503(user, goods):
     c, uid = user
     a = make_sku(*goods)

@@ -5,8 +5,10 @@ import time
 import pytest
 import requests
 
-from conftest import BASE, Client, redis, sql
-from cart_util import add_comment, make_goods, make_sku, make_skus, make_type, make_user, user_client
+from support.backends import redis, sql
+from support.cart import add_comment, make_goods, make_sku, make_skus, make_type, make_user, user_client
+from support.env import BASE
+from support.http import Client
 
 SKU_KEYS = {"id", "name", "desc", "price", "unite", "image", "stock", "sales"}
 PAGE_SIZE = 10  # dailyfresh-page-size default

@@ -6,8 +6,10 @@ is cancelled and restocked after a day by default (dailyfresh-order-cod-ttl)."""
 import concurrent.futures
 import time
 
-from conftest import sql, uwsgi_logs, uwsgi_options
-from orders_util import buyer, commit, orders_of, put_cart, sku_state, skus
+from support import uwsgi
+from support.backends import sql
+from support.orders import buyer, commit, orders_of, put_cart, sku_state, skus
+from support.stack import uwsgi_options
 
 MAX_UNPAID = 5   # dailyfresh-order-max-unpaid default
 MAX_COD = 10     # dailyfresh-order-max-cod default
@@ -98,4 +100,4 @@ def test_cod_orders_expire_after_a_day_by_default():
         time.sleep(2.5)  # more sweeps by both instances: nothing more given back
         assert sku_state(old) == (10, 0)
         assert status(o2) == 1 and sku_state(young) == (7, 3)
-        assert "(cash on delivery after %d s)" % COD_TTL in uwsgi_logs()
+        assert "(cash on delivery after %d s)" % COD_TTL in uwsgi.logs()

@@ -4,8 +4,9 @@ demo.sql again changes nothing."""
 import os
 import subprocess
 
-from conftest import MYSQL_SOCK, ROOT, sql
-from users_util import django_verify
+from support.backends import sql
+from support.env import MYSQL_SOCK, ROOT
+from support.users import django_verify
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "dailyfresh"  # as README.md and `make run` say

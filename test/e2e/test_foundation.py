@@ -5,7 +5,9 @@ import time
 
 import requests
 
-from conftest import BASE, UWSGI_PORTS, Client, uwsgi_log, uwsgi_logs
+from support import uwsgi
+from support.env import BASE, UWSGI_PORTS
+from support.http import Client
 
 JSON_CT = "application/json; charset=utf-8"
 
@@ -54,7 +56,7 @@ def test_request_log_line_per_request(client):
     marker = "/healthz?logmarker=%d" % time.time_ns()
     client.get_json(marker)
     time.sleep(0.3)
-    line = next(l for l in uwsgi_logs().splitlines() if marker in l)
+    line = next(l for l in uwsgi.logs().splitlines() if marker in l)
     parts = line.split()
     assert parts[0] == "GET" and parts[2] == "200"
     assert parts[3].endswith("us") and int(parts[3][:-2]) >= 0
@@ -71,7 +73,7 @@ def test_requests_spread_over_both_instances():
     time.sleep(0.3)
     served = {}
     for port in UWSGI_PORTS:
-        text = uwsgi_log(port)
+        text = uwsgi.log(port)
         served[port] = sum(1 for m in markers if m in text)
     assert sum(served.values()) == 40
     assert all(n > 0 for n in served.values()), served
@@ -132,9 +134,9 @@ def test_body_too_large_never_reaches_an_instance(client):
     for p in probes:
         requests.get(BASE + p, timeout=10)
     deadline = time.monotonic() + 5
-    while not all(p in uwsgi_logs() for p in probes) and time.monotonic() < deadline:
+    while not all(p in uwsgi.logs() for p in probes) and time.monotonic() < deadline:
         time.sleep(0.1)
-    logs = uwsgi_logs()
+    logs = uwsgi.logs()
     assert all(p in logs for p in probes), "the instances did not log the requests after it"
     assert big not in logs, "the too large body reached an instance"
 

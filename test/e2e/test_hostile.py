@@ -4,9 +4,7 @@ own page files, never a hang: every request has a timeout of at most 10 s),
 leaks no SQL text, file paths or versions, and changes no data it should
 not (rows and keys are compared before and after). The last test checks
 that no uWSGI worker died meanwhile."""
-import glob
 import json
-import os
 import re
 import socket
 import threading
@@ -16,14 +14,19 @@ import uuid
 import pytest
 import requests
 
-from cart_util import cart_hash, make_sku, make_type, make_user, login
-from conftest import BASE, VAR, Client, redis, sql, unique_name
+from support import uwsgi
+from support.backends import redis, sql
+from support.cart import cart_hash, login, make_sku, make_type, make_user
+from support.env import BASE
+from support.http import Client, unique_name
 
 T = 10  # every request's timeout, seconds
 LEAKS = ["SELECT", "mysql", "MariaDB", "/work", "/tmp", "uWSGI", "nginx/"]
 HOST, PORT = re.match(r"https?://([^:/]+):(\d+)", BASE).groups()
 PORT = int(PORT)
 JSON_CT = "application/json"
+# and each test on its own: which input it was
+pytestmark = pytest.mark.usefixtures("no_worker_deaths")
 
 
 def sane(r, html_ok=False):
@@ -527,9 +530,7 @@ def test_hostile_slowloris_does_not_starve_normal_clients():
 
 def test_hostile_zz_no_worker_died():
     assert requests.get(BASE + "/healthz", timeout=T).status_code == 200
-    logs = glob.glob(os.path.join(VAR, "log", "uwsgi-*.log"))
+    logs = uwsgi.logs_by_port()
     assert logs
-    for path in logs:
-        with open(path, errors="replace") as f:
-            text = f.read()
-        assert "DAMN ! worker" not in text, path
+    for port, text in logs.items():
+        assert uwsgi.worker_deaths(text) == 0, uwsgi.log_path(port)

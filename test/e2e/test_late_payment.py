@@ -14,9 +14,13 @@ import uuid
 import pytest
 import requests
 
-from conftest import MYSQL_SOCK, ROOT, sql, uwsgi_logs, uwsgi_options
-from orders_util import sku_state
-from payment_util import alipay_order, control, notify_fields, order_row, post_notify, signed
+from support import uwsgi
+from support.backends import sql
+from support.env import MYSQL_SOCK, ROOT
+from support.gateway import Gateway
+from support.orders import sku_state
+from support.payment import alipay_order, notify_fields, order_row, post_notify, signed
+from support.stack import uwsgi_options
 
 TTL = 1800  # dailyfresh-order-ttl default
 CANCELLED = {"res": 4, "errmsg": "支付失败", "reason": "cancelled"}
@@ -32,9 +36,9 @@ def no_sweep():
 
 @pytest.fixture(autouse=True)
 def clean_gateway():
-    control("reset")
+    Gateway().reset()
     yield
-    control("reset")
+    Gateway().reset()
 
 
 def expired_order():
@@ -80,7 +84,7 @@ def test_notify_past_the_time_limit_is_recorded_for_refund_not_paid(no_sweep):
     assert refunds(oid) == [[fields["trade_no"], "50.00", "expired", "1"]]
     assert check(c, oid) == CANCELLED
     line = f"payment: order {oid} was paid (trade {fields['trade_no']}) after its time limit"
-    assert uwsgi_logs().count(line) == 1
+    assert uwsgi.logs().count(line) == 1
 
 
 def test_notify_for_a_cancelled_order_is_recorded_for_refund(no_sweep):
@@ -134,7 +138,7 @@ def test_check_of_an_expired_unswept_order_paid_at_the_gateway(no_sweep):
     r = c.post_form("/order/pay", {"order_id": oid})
     assert r.json()["res"] == 3, r.text
     assert requests.get(r.json()["pay_url"], timeout=10).status_code == 200
-    control("pay", {"out_trade_no": oid, "notify": False})
+    Gateway().pay(oid, notify=False)
     age(oid, TTL + 1)
     assert check(c, oid) == CANCELLED
     status, trade_no = order_row(oid)

@@ -6,8 +6,10 @@ finished is settled by the mule's sweep, by whether its order exists."""
 import time
 import uuid
 
-from conftest import redis, sql, uwsgi_logs, uwsgi_options
-from orders_util import buyer, cart_hash, commit, commits_at_once, orders_of, put_cart, sku_state, skus
+from support import uwsgi
+from support.backends import redis, sql
+from support.orders import buyer, cart_hash, commit, commits_at_once, orders_of, put_cart, sku_state, skus
+from support.stack import uwsgi_options
 
 CLAIMS = "cart_claims"
 
@@ -92,7 +94,7 @@ def test_left_claims_are_settled_by_the_sweep_both_ways():
     """A claim whose order does not exist gives its lines back (added to what
     the cart holds by then); a claim whose order exists is dropped; a fresh
     claim is left alone (a real claim left by a killed worker:
-    test_zz_order_claim_crash.py)."""
+    test_order_claim_crash.py)."""
     with uwsgi_options("--dailyfresh-order-expire-interval", "1", "--dailyfresh-order-claim-age", "3"):
         c, uid, addr = buyer()
         a, b, fresh = skus(3, stock=10)
@@ -115,6 +117,6 @@ def test_left_claims_are_settled_by_the_sweep_both_ways():
         assert redis("EXISTS", f"cart_claim_{lost}") == "0"
         assert redis("EXISTS", f"cart_claim_{done['order_id']}") == "0"
         assert redis("EXISTS", f"cart_claim_{young}") == "1"
-        assert "settled: no such order" in uwsgi_logs() and lost in uwsgi_logs()
+        assert "settled: no such order" in uwsgi.logs() and lost in uwsgi.logs()
         redis("DEL", f"cart_claim_{young}", f"cart_claim_{bogus}")
         redis("ZREM", CLAIMS, young, bogus)

@@ -2,15 +2,16 @@
 their mule, whose timer sweeps at the same time as the other instance's.
 Orders are made directly in MariaDB as a commit would have left them
 (stock already taken, sales already counted), aged by their create_time."""
-import glob
-import os
 import re
 import subprocess
 import time
 import uuid
 
-from cart_util import make_sku, make_type, make_user
-from conftest import UWSGI_PORTS, VAR, sql, uwsgi_options
+from support import uwsgi
+from support.backends import sql
+from support.cart import make_sku, make_type, make_user
+from support.env import MYSQL_SOCK, UWSGI_PORTS
+from support.stack import uwsgi_options
 
 FAST = ("--dailyfresh-order-ttl", "2", "--dailyfresh-order-expire-interval", "1")
 POLL_S = 15
@@ -76,21 +77,13 @@ def wait_until(what, cond, seconds=POLL_S):
     raise AssertionError(f"{what}: not within {seconds} s")
 
 
-def log_paths():
-    return [os.path.join(VAR, "log", f"uwsgi-{port}.log") for port in UWSGI_PORTS]
-
-
 def log_marks():
-    return {p: os.path.getsize(p) if os.path.exists(p) else 0 for p in log_paths()}
+    return {port: uwsgi.log_size(port) for port in UWSGI_PORTS}
 
 
 def log_since(marks):
-    out = {}
-    for p, mark in marks.items():
-        with open(p, "rb") as f:
-            f.seek(mark)
-            out[p] = f.read().decode(errors="replace")
-    return out
+    """{log path: what the instance logged since its mark}."""
+    return {uwsgi.log_path(port): uwsgi.log_since(port, mark) for port, mark in marks.items()}
 
 
 CANCELLED = re.compile(r"dailyfresh\[(\d+)\]: order expiry: cancelled (\d+) unpaid order")
@@ -121,7 +114,6 @@ def drain_then_mark():
 def hold_row(sku, seconds):
     """A session of its own that locks the SKU row for seconds, as a long
     commit would; returns the running client."""
-    from conftest import MYSQL_SOCK
     holder = subprocess.Popen(["mariadb", "--no-defaults", f"--socket={MYSQL_SOCK}", "-uroot", "-N", "-B",
                                "dailyfresh", "-e",
                                f"START TRANSACTION; SELECT stock FROM df_goods_sku WHERE id = {int(sku)} FOR UPDATE;"
@@ -133,11 +125,11 @@ def hold_row(sku, seconds):
 
 def assert_no_crash(logs):
     for path, text in logs.items():
-        assert "DAMN ! worker" not in text, f"{path}: {text[-3000:]}"
+        assert uwsgi.worker_deaths(text) == 0, f"{path}: {text[-3000:]}"
         assert "error managing signal" not in text, f"{path}: {text[-3000:]}"
 
 
-def test_expired_orders_are_cancelled_and_restocked_once():
+def test_expired_orders_are_cancelled_and_restocked_once(no_worker_deaths):
     type_id, goods_id = make_type("过期")
     a, b, c, d = (make_sku(type_id, goods_id, stock=100, sales=7) for _ in range(4))
     uid = make_user()
@@ -186,7 +178,7 @@ def test_young_orders_wait_for_the_ttl():
         assert stock_sales(sku) == (48, 2)
 
 
-def test_two_instances_sweeping_one_hot_sku_restore_it_exactly():
+def test_two_instances_sweeping_one_hot_sku_restore_it_exactly(no_worker_deaths):
     """Many expired orders of one SKU, both instances sweeping at once: a
     session of the test holds the SKU row while the orders expire, so each
     instance's sweep takes its own batch of orders (SKIP LOCKED) and then
@@ -227,7 +219,7 @@ def test_two_instances_sweeping_one_hot_sku_restore_it_exactly():
 
 def test_the_mule_runs_beside_the_workers():
     assert mules_running() == set(UWSGI_PORTS)
-    for path in log_paths():
-        text = open(path, errors="replace").read()
+    for port in UWSGI_PORTS:
+        text = uwsgi.log(port)
         assert "spawned uWSGI mule 1" in text
         assert "dailyfresh: unpaid orders expire after" in text

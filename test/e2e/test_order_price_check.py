@@ -4,8 +4,8 @@ would now cost another amount (a price changed in between) is refused with
 res 8 and the new amounts, writing nothing."""
 import pytest
 
-from conftest import redis, sql
-from orders_util import buyer, cart_hash, commit, orders_of, put_cart, sku_state, skus
+from support.backends import redis, sql
+from support.orders import buyer, cart_hash, commit, orders_of, put_cart, sku_state, skus
 
 
 def preview(c, ids):

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from conftest import redis, sql
-from cart_util import make_sku, make_type, user_client
+from support.backends import redis, sql
+from support.cart import make_sku, make_type, user_client
 
 LOGIN = {"res": 0, "errmsg": "用户未登录"}
 INCOMPLETE = {"res": 1, "errmsg": "参数不完整"}

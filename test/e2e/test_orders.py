@@ -7,8 +7,12 @@ import uuid
 
 import pytest
 
-from conftest import MYSQL_SOCK, Client, redis, sql, uwsgi_options
-from orders_util import MODES, buyer, cart_hash, commit, orders_of, put_cart, race, sku_state, skus
+from support import uwsgi
+from support.backends import redis, sql
+from support.env import MYSQL_SOCK
+from support.http import Client
+from support.orders import MODES, buyer, cart_hash, commit, orders_of, put_cart, race, sku_state, skus
+from support.stack import uwsgi_options
 
 
 UNPAID_CAP = 20
@@ -241,10 +245,7 @@ def test_redis_failure_after_commit_still_answers_res_5():
     assert redis("HGET", f"cart_claim_{a['order_id']}", sku) == "1"
     redis("DEL", f"cart_claim_{a['order_id']}")
     redis("ZREM", "cart_claims", a["order_id"])
-    import glob
-    import os
-    from conftest import VAR
-    logs = "".join(open(f, errors="replace").read() for f in glob.glob(os.path.join(VAR, "log", "uwsgi-*.log")))
+    logs = uwsgi.logs()
     assert f"order {a['order_id']}: cart claim not dropped (Redis failed); the sweep settles it" in logs
 
 

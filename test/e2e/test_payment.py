@@ -7,17 +7,20 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from conftest import BASE, Client, sql, stack, wait_healthy
-from orders_util import buyer, sku_state
-from payment_util import (GATEWAY, alipay_order, app_id, control, gateway_mode, notify_fields, order_row,
-                          post_notify, signed)
+from support.backends import sql
+from support.env import BASE, GATEWAY
+from support.gateway import Gateway
+from support.http import Client
+from support.orders import buyer, sku_state
+from support.payment import alipay_order, app_id, notify_fields, order_row, post_notify, signed
+from support.stack import stack, wait_healthy
 
 
 @pytest.fixture(autouse=True)
 def clean_gateway():
-    control("reset")
+    Gateway().reset()
     yield
-    control("reset")
+    Gateway().reset()
 
 
 def pay(c, order_id):
@@ -72,7 +75,7 @@ def test_check_waits_then_pays():
     time.sleep(1.1)  # one query per order per second
     a = check(c, oid)
     assert a == {"res": 5, "errmsg": "等待支付", "reason": "not_paid"}
-    control("pay", {"out_trade_no": oid, "notify": False})
+    Gateway().pay(oid, notify=False)
     a = wait_check(c, oid, 3)
     assert a == {"res": 3, "message": "支付成功"}
     status, trade_no = order_row(oid)
@@ -97,7 +100,7 @@ def test_notify_alone_marks_paid_once():
 def test_notify_through_the_gateway_cashier():
     c, _, oid, _ = alipay_order()
     requests.get(pay(c, oid)["pay_url"], timeout=10)
-    control("pay", {"out_trade_no": oid, "notify": True})
+    Gateway().pay(oid, notify=True)
     deadline = time.monotonic() + 10
     while order_row(oid)[0] != 4 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -137,8 +140,8 @@ def test_notify_needs_no_session_or_csrf_and_bad_bodies_fail():
 def test_tampered_query_answer_is_rejected():
     c, _, oid, _ = alipay_order()
     requests.get(pay(c, oid)["pay_url"], timeout=10)
-    control("pay", {"out_trade_no": oid, "notify": False})
-    gateway_mode(tamper_response=True)
+    Gateway().pay(oid, notify=False)
+    Gateway().mode(tamper_response=True)
     a = check(c, oid)
     assert a["res"] == 4 and a["reason"] == "bad_signature", a
     assert order_row(oid) == (1, "")
@@ -184,7 +187,7 @@ def test_payment_after_expiry_is_recorded_not_restocked():
 
 def test_slow_gateway_answers_within_the_timeout_and_the_shop_keeps_answering():
     c, _, oid, _ = alipay_order()
-    gateway_mode(delay_ms=6000)
+    Gateway().mode(delay_ms=6000)
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         t0 = time.monotonic()
         checks = [pool.submit(check, c, oid) for _ in range(8)]
@@ -204,6 +207,7 @@ def test_slow_gateway_answers_within_the_timeout_and_the_shop_keeps_answering():
     assert order_row(oid) == (1, "")
 
 
+@pytest.mark.destructive
 def test_gateway_down_gives_a_clear_answer():
     c, _, oid, _ = alipay_order()
     stack("stop-gateway")

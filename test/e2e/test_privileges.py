@@ -15,7 +15,8 @@ import sys
 import pytest
 import requests
 
-from conftest import BASE, UWSGI_PORTS, VAR
+from support import uwsgi
+from support.env import BASE, UWSGI_PORTS, VAR
 
 RUN = os.path.join(VAR, "run")
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the stack runs as root only when the tests do")
@@ -105,8 +106,7 @@ def test_only_nginx_reaches_an_instance():
 
 
 def instance_pids(name):
-    with open(os.path.join(RUN, f"uwsgi-{name}.pid")) as f:
-        master = int(f.read().strip())
+    master = uwsgi.master_pid(name)
     return [master, *children(master)]
 
 

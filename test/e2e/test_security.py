@@ -11,7 +11,6 @@ import concurrent.futures
 import http.client
 import os
 import random
-import subprocess
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -19,9 +18,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import BASE, ROOT, VAR, Client, redis, sql, stack, uwsgi_logs, uwsgi_options, wait_healthy
-from orders_util import buyer, commit, orders_of, put_cart, sku_state, skus
-from users_util import PASSWORD, logged_in, login, register
+from support import uwsgi
+from support.backends import redis, sql
+from support.env import BASE, ROOT, VAR
+from support.http import Client
+from support.orders import buyer, commit, orders_of, put_cart, sku_state, skus
+from support.stack import ops, stack, uwsgi_options, wait_healthy
+from support.users import PASSWORD, logged_in, login, register
 
 WRONG = {"res": 2, "errmsg": "用户名或密码错误"}
 LOCKED = {"res": 4, "errmsg": "登录失败次数过多，请稍后再试"}
@@ -71,7 +74,7 @@ def test_lockout_is_per_address_and_the_owner_still_logs_in(client):
     assert owner.get_json("/api/user/info").json()["user"]["username"] == name
     # and the attacker stays locked out
     assert login(attacker, name) == LOCKED
-    log = uwsgi_logs()
+    log = uwsgi.logs()
     assert f"login: 127.0.0.2 locked out of account '{name}' for 900 s after 5 failed logins" in log
     assert PASSWORD not in log and "guess-" not in log
 
@@ -89,7 +92,7 @@ def test_account_blocked_briefly_after_failures_from_many_addresses(client):
     assert redis("GET", "login_fail_user_" + name) == str(USER_MAX_FAILURES)
     assert 0 < int(redis("TTL", "login_fail_user_" + name)) <= USER_BLOCK
     assert f"login: account '{name}' refused to every address for {USER_BLOCK} s after {USER_MAX_FAILURES} " \
-           f"failed logins (the last from {addrs[-1]})" in uwsgi_logs()
+           f"failed logins (the last from {addrs[-1]})" in uwsgi.logs()
     redis("DEL", "login_fail_user_" + name)  # what the block's end does
     assert login(fresh, name)["res"] == 5
     assert login(client_from(addrs[0]), name) == LOCKED  # the address lockouts outlive it
@@ -113,7 +116,7 @@ def test_unknown_name_with_odd_characters_is_logged_safely(client):
     name = "evil\r\nforged line " + uuid.uuid4().hex[:6]
     for _ in range(MAX_FAILURES):
         assert login(client_from("127.0.2.1"), name, "bad-password") == WRONG
-    log = uwsgi_logs()
+    log = uwsgi.logs()
     assert f"login: 127.0.2.1 locked out of account 'evil??forged line {name[-6:]}'" in log
     assert "\nforged line" not in log
 
@@ -181,7 +184,7 @@ def test_end_sessions_logs_a_user_out_everywhere():
     assert c3.post_form("/user/logout").json()["res"] == 1
     assert set(redis("ZRANGE", f"user_sessions_by_expiry_{uid}", 0, -1).split()) == set(sids[:2])
     sql("UPDATE df_user SET is_active = 0 WHERE id = @p0", uid)
-    out = stack("end-sessions", str(uid))
+    out = ops("end-sessions", str(uid))
     assert "ended 2 session(s) of user %d" % uid in out.stdout
     for c in (c1, c2):
         assert c.get_json("/api/user/info").json() == LOGIN_FIRST
@@ -234,7 +237,7 @@ def test_cash_on_delivery_orders_expire_with_their_own_ttl():
         assert sku_state(old_cod) == (10, 0)
         assert sql("SELECT order_status FROM df_order_info WHERE order_id = @p0", o2) == [["1"]]
         assert sku_state(young_cod) == (7, 3)
-        assert "(cash on delivery after 600 s)" in uwsgi_logs()
+        assert "(cash on delivery after 600 s)" in uwsgi.logs()
 
 
 # ------------------------------------------------------------- logs and headers
@@ -254,10 +257,10 @@ def test_return_parameters_stay_out_of_the_logs():
     access = nginx_access_text()
     assert '"GET /order/return HTTP/1.1" 200' in access
     assert '"GET /api/order/return HTTP/1.1" 200' in access
-    assert marker in access and marker in uwsgi_logs()
-    for text in (access, uwsgi_logs()):
+    assert marker in access and marker in uwsgi.logs()
+    for text in (access, uwsgi.logs()):
         assert sign not in text and trade not in text
-    assert "GET /api/order/return 200" in uwsgi_logs()
+    assert "GET /api/order/return 200" in uwsgi.logs()
 
 
 def test_security_headers_on_every_kind_of_answer(client):
@@ -282,8 +285,7 @@ def test_security_headers_on_every_kind_of_answer(client):
 
 def _nginx_with(**limits):
     env = dict(os.environ, **limits)
-    subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "start-nginx"], check=True, capture_output=True,
-                   text=True, timeout=60, env=env)
+    stack("start-nginx", env=env)
     time.sleep(1)  # the old workers finish what they hold
     wait_healthy()
 
@@ -321,6 +323,40 @@ def test_rate_limits_answer_429_json_per_address():
         _nginx_with()  # the suite's limits again (scripts/test.sh)
         c.close()
     assert Client().post_form("/user/login", {"username": "nobody", "pwd": "x" * 8}).status_code == 200
+
+
+# the directives of nginx.conf that scripts/stack.sh renders for its stack
+RENDERED = {"user", "pid", "error_log", "worker_rlimit_nofile", "access_log", "client_body_temp_path",
+            "uwsgi_temp_path", "proxy_temp_path", "fastcgi_temp_path", "scgi_temp_path", "server", "listen"}
+NGINX_INCLUDES = ("nginx-http.conf", "nginx-server.conf", "nginx-app.conf")
+
+
+def _directives(path):
+    """(name, text) of each directive line of an nginx file, comments and blank lines left out."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            text = line.split("#", 1)[0].strip()
+            if text:
+                out.append((text.split()[0], text))
+    return out
+
+
+def test_rendered_nginx_conf_is_nginx_conf_with_this_stacks_settings():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DF_LIMIT_") and k != "DF_NGINX_WORKERS"}
+    try:
+        stack("start-nginx", env=env)  # nginx.conf's own rates and bursts
+        rendered = _directives(os.path.join(VAR, "nginx.conf"))
+    finally:
+        _nginx_with()  # the suite's limits again
+    conf = _directives(os.path.join(ROOT, "nginx.conf"))
+    if os.geteuid() != 0:  # a master that is not root keeps its user
+        conf = [d for d in conf if d[0] != "user"]
+    assert [name for name, _ in rendered] == [name for name, _ in conf]
+    assert [t for name, t in rendered if name not in RENDERED] == [t for name, t in conf if name not in RENDERED]
+    for name in NGINX_INCLUDES:  # the rest: nginx.conf's own files, copied
+        with open(os.path.join(ROOT, name)) as mine, open(os.path.join(VAR, name)) as copy:
+            assert copy.read() == mine.read(), name
 
 
 def test_default_nginx_conf_limits_are_production_sized():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support.env import ALIPAY_DIR, ROOT
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_misspelt_ini_key_is_an_error(tmp_path):
 
 
 def test_payment_keys_are_checked_at_startup(tmp_path):
-    keys = os.path.join(os.environ.get("DF_VAR", os.path.join(ROOT, "var")), "alipay")
+    keys = ALIPAY_DIR
     good = ["--dailyfresh-alipay-app-id", "2021000000000001",
             "--dailyfresh-alipay-public-key", os.path.join(keys, "alipay_public.pem"),
             "--dailyfresh-alipay-notify-url", "http://127.0.0.1/order/notify"]

@@ -8,9 +8,12 @@ import time
 import pytest
 import requests
 
-from conftest import BASE, UWSGI_PORTS, Client, redis, sql, stack, unique_name, uwsgi_log
-from users_util import (PASSWORD, django_hash, django_verify, insert_user, logged_in, login, register,
-                        user_id)
+from support import uwsgi
+from support.backends import redis, sql
+from support.env import BASE
+from support.http import Client, unique_name
+from support.stack import stack
+from support.users import PASSWORD, django_hash, django_verify, insert_user, logged_in, login, register, user_id
 
 LOGIN_FIRST = {"res": 0, "errmsg": "请先登录"}
 WRONG = {"res": 2, "errmsg": "用户名或密码错误"}
@@ -364,10 +367,6 @@ def test_csrf_form_field_works(client):
 
 # ------------------------------------------------- sessions and the servers
 
-def _uwsgi_logs():
-    return {port: uwsgi_log(port) for port in UWSGI_PORTS}
-
-
 def test_session_valid_on_both_instances():
     c, _, uid = logged_in()
     cookies = {"sessionid": c.cookies["sessionid"]}
@@ -380,13 +379,14 @@ def test_session_valid_on_both_instances():
         assert r.status_code == 200 and r.json()["res"] == 1 and r.json()["user"]["id"] == uid
     time.sleep(0.3)
     served = {}
-    for port, text in _uwsgi_logs().items():
+    for port, text in uwsgi.logs_by_port().items():
         lines = [l.split() for l in text.splitlines() if "sessionspread=" in l]
         served[port] = sum(1 for m in markers for p in lines if p[1] == m and p[0] == "GET" and p[2] == "200")
     assert sum(served.values()) == len(markers), served
     assert all(n > 0 for n in served.values()), served
 
 
+@pytest.mark.destructive
 def test_redis_outage_is_503_not_logged_out():
     c, _, uid = logged_in()
     stack("stop-redis")

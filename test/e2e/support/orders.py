@@ -2,17 +2,16 @@
 orders and reading what they left in MariaDB and Redis."""
 import asyncio
 import concurrent.futures
-import os
-import sys
+import json
 import threading
 import uuid
 
-from cart_util import cart_hash, make_goods, make_sku, make_type, make_user, login
-from conftest import BASE, MYSQL_SOCK, REDIS_SOCK, ROOT, Client, redis, sql
-
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-import buyers as bench_buyers  # noqa: E402
-import order_race  # noqa: E402
+from bench import buyers as bench_buyers
+from bench import order_race
+from support.backends import redis, sql
+from support.cart import cart_hash, login, make_goods, make_sku, make_type, make_user
+from support.env import BASE, MYSQL_SOCK, REDIS_SOCK
+from support.http import Client
 
 MODES = ["guarded", "pessimistic", "optimistic"]
 __all__ = ["cart_hash", "make_goods", "make_type", "MODES"]
@@ -86,7 +85,6 @@ def race(n, sku, pay_method=3):
     made = bench_buyers.make_buyers(MYSQL_SOCK, REDIS_SOCK, "t" + uuid.uuid4().hex[:12], n, 1, sku)
     body = f"addr_id={{addr}}&pay_method={pay_method}&sku_ids={sku}"
     _, _, results = asyncio.run(order_race.race(BASE, [b[:3] for b in made], body))
-    import json
     answers = []
     for status, payload, _, _ in results:
         assert status == 200, payload

@@ -2,7 +2,7 @@
 through nginx, Redis or MariaDB restarts, a whole uWSGI instance is killed,
 or one worker is killed. Every answer is a 200 JSON answer or a JSON 503,
 none is slow, the stack recovers by itself, and the data stays consistent.
-(Named to run late: it stops and restarts the stack's servers.)"""
+(Marked destructive, so run last: it stops and restarts the stack's servers.)"""
 import json
 import os
 import signal
@@ -13,9 +13,14 @@ import uuid
 import pytest
 import requests
 
-from conftest import BASE, MYSQL_SOCK, REDIS_SOCK, UWSGI_PORTS, VAR, redis, sql, stack, wait_healthy
-from orders_util import bench_buyers, sku_state, skus
-from test_zz_faults import uwsgi_logs, wait_health
+from support import uwsgi
+from support.backends import redis, sql
+from support.env import BASE, MYSQL_SOCK, REDIS_SOCK, UWSGI_PORTS
+from support.orders import bench_buyers, sku_state, skus
+from support.stack import stack, wait_health, wait_healthy
+from support.uwsgi import children, log_since, log_size, master_pid, pidfile, workers
+
+pytestmark = pytest.mark.destructive
 
 ADDERS = 3          # threads adding to carts (each owns its users)
 COMMITTERS = 3      # threads committing orders (one order per buyer)
@@ -183,46 +188,6 @@ class Load:
             assert ok <= count <= ok + unavailable, (b[4], ok, unavailable, count)
 
 
-def pidfile(port):
-    return os.path.join(VAR, "run", f"uwsgi-{port}.pid")
-
-
-def master_pid(port):
-    with open(pidfile(port)) as f:
-        return int(f.read().strip())
-
-
-def children(pid):
-    """{pid: command line} of pid's children (workers and mule)."""
-    kids = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                for c in f.read().split():
-                    with open(f"/proc/{c}/cmdline", "rb") as g:
-                        kids[int(c)] = g.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-    return kids
-
-
-def workers(port):
-    return {p for p, cmd in children(master_pid(port)).items() if "worker" in cmd}
-
-
-def log_size(port):
-    try:
-        return os.path.getsize(os.path.join(VAR, "log", f"uwsgi-{port}.log"))
-    except OSError:
-        return 0
-
-
-def log_since(port, mark):
-    with open(os.path.join(VAR, "log", f"uwsgi-{port}.log"), errors="replace") as f:
-        f.seek(mark)
-        return f.read()
-
-
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -243,7 +208,7 @@ def wait_for(cond, seconds, what):
 @pytest.fixture
 def load():
     wait_health(200, {"redis": "ok", "mysql": "ok"}, seconds=40)
-    damn = uwsgi_logs().count("DAMN ! worker")
+    damn = uwsgi.worker_deaths()
     ld = Load()
     ld.damn_before = damn
     ld.start()
@@ -269,7 +234,7 @@ def run_fault(load, down, up, settle=1.0, tail=RECOVER + 1.0):
 
 
 def no_new_damn(load, allowed=0):
-    assert uwsgi_logs().count("DAMN ! worker") == load.damn_before + allowed
+    assert uwsgi.worker_deaths() == load.damn_before + allowed
 
 
 def test_redis_restart_under_load(load):
@@ -370,7 +335,7 @@ def test_worker_killed_under_load(load):
     load.check_answers(t_down, t_back)
     assert victim not in workers(port) and master_pid(port) == master
     log = log_since(port, mark)
-    assert "DAMN ! worker" in log and f"(pid: {victim})" in log, log[-2000:]
+    assert uwsgi.DEATH in log and f"(pid: {victim})" in log, log[-2000:]
     assert "Respawned uWSGI worker" in log, log[-2000:]
     no_new_damn(load, allowed=1)  # the deliberate kill, nothing else
     load.check_data()

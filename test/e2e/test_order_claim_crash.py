@@ -1,41 +1,23 @@
 """A commit whose worker is killed inside its transaction leaves its cart
 lines claimed; the mule's sweep gives them back once the claim is older than
-dailyfresh-order-claim-age, as no order of it exists. (Named to run late: it
-kills every worker of the stack.)"""
+dailyfresh-order-claim-age, as no order of it exists. (Marked destructive, so
+run last: it kills every worker of the stack.)"""
 import concurrent.futures
 import os
 import signal
 import subprocess
 import time
 
-from conftest import MYSQL_SOCK, UWSGI_PORTS, VAR, sql, uwsgi_options, wait_healthy
-from orders_util import buyer, cart_hash, orders_of, put_cart, sku_state, skus
+import pytest
+
+from support.backends import sql
+from support.env import MYSQL_SOCK, UWSGI_PORTS
+from support.orders import buyer, cart_hash, orders_of, put_cart, sku_state, skus
+from support.stack import uwsgi_options, wait_healthy
+from support.uwsgi import workers
 from test_order_claims import claims_of, wait_until
 
-
-def master_pid(port):
-    with open(os.path.join(VAR, "run", f"uwsgi-{port}.pid")) as f:
-        return int(f.read().strip())
-
-
-def workers(port):
-    """The worker pids of one instance (children of its master, not the mule)."""
-    pid = master_pid(port)
-    found = set()
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids = f.read().split()
-        except OSError:
-            continue
-        for k in kids:
-            try:
-                with open(f"/proc/{k}/cmdline", "rb") as g:
-                    if b"worker" in g.read():
-                        found.add(int(k))
-            except OSError:
-                pass
-    return found
+pytestmark = pytest.mark.destructive
 
 
 def test_commit_killed_mid_transaction_gets_its_lines_back():

@@ -1,7 +1,7 @@
 """Backends going away and coming back, instances dying: the stack answers
 503 naming what is down, no worker crashes, and it recovers by itself.
-(Named to run last: it stops and restarts the stack's servers.)"""
-import glob
+(Marked destructive, so run last: it stops, kills and restarts the stack's
+servers.)"""
 import os
 import subprocess
 import time
@@ -9,51 +9,14 @@ import time
 import pytest
 import requests
 
-from conftest import BASE, UWSGI_PORTS, VAR, stack
+from support import uwsgi
+from support.env import BASE, UWSGI_PORTS
+from support.stack import health, stack, wait_health
+
+pytestmark = pytest.mark.destructive
 
 
-def health():
-    r = requests.get(BASE + "/healthz", timeout=10)
-    return r.status_code, r.json()
-
-
-def wait_health(expect_status, expect_body, seconds=20):
-    deadline = time.time() + seconds
-    last = None
-    while time.time() < deadline:
-        last = health()
-        if last == (expect_status, expect_body):
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"healthz stayed {last}, wanted {(expect_status, expect_body)}")
-
-
-def uwsgi_logs():
-    text = ""
-    for path in glob.glob(os.path.join(VAR, "log", "uwsgi-*.log")):
-        with open(path, errors="replace") as f:
-            text += f.read()
-    return text
-
-
-def master_pids():
-    pids = {}
-    for port in UWSGI_PORTS:
-        with open(os.path.join(VAR, "run", f"uwsgi-{port}.pid")) as f:
-            pids[port] = int(f.read().strip())
-    return pids
-
-
-@pytest.fixture
-def no_worker_deaths():
-    before = uwsgi_logs().count("DAMN ! worker")
-    masters = master_pids()
-    yield
-    assert uwsgi_logs().count("DAMN ! worker") == before, "a worker died"
-    assert master_pids() == masters, "an instance was restarted"
-
-
-def test_redis_down_then_back(no_worker_deaths):
+def test_redis_down_then_back(no_worker_deaths, same_instances):
     wait_health(200, {"redis": "ok", "mysql": "ok"})
     stack("stop-redis")
     try:
@@ -67,7 +30,7 @@ def test_redis_down_then_back(no_worker_deaths):
         assert health() == (200, {"redis": "ok", "mysql": "ok"})
 
 
-def test_mysql_down_then_back(no_worker_deaths):
+def test_mysql_down_then_back(no_worker_deaths, same_instances):
     wait_health(200, {"redis": "ok", "mysql": "ok"})
     stack("stop-mysql")
     try:
@@ -82,7 +45,7 @@ def test_mysql_down_then_back(no_worker_deaths):
 
 def test_one_instance_killed_other_serves():
     port = UWSGI_PORTS[0]
-    pidfile = os.path.join(VAR, "run", f"uwsgi-{port}.pid")
+    pidfile = uwsgi.pidfile(port)
     # the hard way: master and workers vanish without a goodbye
     # (uwsgi.ini names every process of an instance "dailyfresh-<port> ...")
     killed = subprocess.run(["pkill", "-9", "-f", f"^dailyfresh-{port} "]).returncode

@@ -1,6 +1,6 @@
-"""Helpers for the payment tests: orders placed through /order/commit, the
-local gateway's control API, and notifies signed here with the gateway's
-("Alipay's") private key from the stack's state directory."""
+"""Helpers for the payment tests: orders placed through /order/commit, and
+notifies signed here with the gateway's ("Alipay's") private key from the
+stack's state directory."""
 import base64
 import os
 import time
@@ -11,36 +11,24 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from conftest import BASE, VAR, sql
-from orders_util import buyer, commit, put_cart, skus
-
-GATEWAY = os.environ.get("DF_ALIPAY_URL", "http://127.0.0.1:8090")
-KEYS = os.path.join(VAR, "alipay")
+from support.backends import sql
+from support.env import ALIPAY_DIR, BASE
+from support.gateway import Gateway
+from support.orders import buyer, commit, put_cart, skus
 
 
 def app_id():
-    with open(os.path.join(KEYS, "app_id")) as f:
-        return f.read().strip()
+    return Gateway().app_id()
 
 
 def _alipay_private_key():
-    with open(os.path.join(KEYS, "alipay_private.pem"), "rb") as f:
+    with open(os.path.join(ALIPAY_DIR, "alipay_private.pem"), "rb") as f:
         return serialization.load_pem_private_key(f.read(), password=None)
 
 
 def rsa2(text):
     sig = _alipay_private_key().sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
     return base64.b64encode(sig).decode()
-
-
-def control(path, obj=None):
-    r = requests.post(GATEWAY + "/_control/" + path, json=obj or {}, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
-
-
-def gateway_mode(**mode):
-    return control("mode", mode)
 
 
 def alipay_order(price="20.00", count=2, pay_method=3):

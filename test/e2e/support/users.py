@@ -6,7 +6,8 @@ import hashlib
 import secrets
 import string
 
-from conftest import Client, sql, unique_name
+from support.backends import sql
+from support.http import Client, unique_name
 
 PASSWORD = "fresh-Pass123"
 SALT_CHARS = string.ascii_letters + string.digits

@@ -2,7 +2,8 @@
 directly in MariaDB and Redis, so these tests need no login endpoint."""
 import uuid
 
-from conftest import Client, redis, sql, unique_name
+from support.backends import redis, sql
+from support.http import Client, unique_name
 
 NOW = "NOW(6)"
 
