@@ -170,9 +170,12 @@ def link_plugin(build, tmp_path, obj_flags, source=None):
     src = source or os.path.join(ROOT, "plugin", "dailyfresh_plugin.c")
     subprocess.run(["gcc", *cflags, f"@{flags_file}", "-isystem", main_build, "-c", "-o", str(obj), src],
                    cwd=ROOT, check=True, timeout=120)
+    # the objects of today's sources: a build directory may still hold
+    # those of a file since renamed
     objs = [] if source else sorted(
         os.path.join(main_build, d, f) for d in ("handlers", "lib")
-        for f in os.listdir(os.path.join(main_build, d)) if f.endswith(".o"))
+        for f in os.listdir(os.path.join(main_build, d))
+        if f.endswith(".o") and os.path.exists(os.path.join(ROOT, d, f[:-2] + ".c")))
     san = [f for f in cflags if f.startswith("-fsanitize")]
     subprocess.run(["gcc", "-shared", *san, "-o", str(build / "dailyfresh_plugin.so"), str(obj), *objs,
                     "-lhiredis", "-lmariadb", "-lcjson", "-lssl", "-lcrypto", "-lcurl", "-lpthread"],
