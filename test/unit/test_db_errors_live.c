@@ -16,6 +16,7 @@
 #include "config.h"
 #include "db.h"
 #include "pool.h"
+#include "live.h"
 #include "req.h"
 
 #define TEST_USER -424242LL /* no df_user has it: the rows are only ever this test's */
@@ -26,17 +27,9 @@ static char key1[64], key2[64];
 static int group_setup(void **state) {
     memset(&app, 0, sizeof(app));
     struct df_config *cfg = &app.cfg;
-    cfg->mysql_socket = getenv("DF_TEST_MYSQL_SOCK");
-    cfg->mysql_host = "localhost";
-    cfg->mysql_user = "dailyfresh";
-    cfg->mysql_password = "dailyfresh";
-    cfg->mysql_database = "dailyfresh";
-    cfg->mysql_timeout_s = 5;
-    cfg->mysql_lock_wait_s = 1; /* the lock-wait test waits this long */
-    if (!cfg->mysql_socket) {
-        print_error("DF_TEST_MYSQL_SOCK must name the live server\n");
+    if (live_config(cfg) < 0)
         return -1;
-    }
+    cfg->mysql_lock_wait_s = 1; /* the lock-wait test waits this long */
     mysql_library_init(0, NULL, NULL);
     snprintf(key1, sizeof(key1), "db-errors-%ld-1", (long)getpid());
     snprintf(key2, sizeof(key2), "db-errors-%ld-2", (long)getpid());

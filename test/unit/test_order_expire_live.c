@@ -20,6 +20,7 @@
 #include "order_expire.h"
 #include "pool.h"
 #include "rds.h"
+#include "live.h"
 #include "req.h"
 
 #define SWEEPERS 8
@@ -60,20 +61,11 @@ static long long q_ll(const char *fmt, ...) {
 static int group_setup(void **state) {
     memset(&app, 0, sizeof(app));
     struct df_config *cfg = &app.cfg;
-    cfg->redis = cfg->redis_unix = getenv("DF_TEST_REDIS_SOCK");
-    cfg->redis_timeout_ms = 1000;
-    cfg->mysql_socket = getenv("DF_TEST_MYSQL_SOCK");
-    cfg->mysql_host = "localhost";
-    cfg->mysql_user = "dailyfresh";
-    cfg->mysql_password = "dailyfresh";
-    cfg->mysql_database = "dailyfresh";
+    if (live_config(cfg) < 0)
+        return -1;
     cfg->mysql_timeout_s = 30;
     cfg->mysql_lock_wait_s = 10;
     cfg->order_ttl = TTL;
-    if (!cfg->mysql_socket) {
-        print_error("DF_TEST_MYSQL_SOCK must name the live server\n");
-        return -1;
-    }
     mysql_library_init(0, NULL, NULL);
     if (pool_init(&app.mysql, &mysql_pool_ops, cfg, SWEEPERS, 10000) < 0 ||
         pool_init(&app.redis, &redis_pool_ops, cfg, 1, 1000) < 0)

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "pool.h"
 #include "rds.h"
+#include "live.h"
 #include "req.h"
 
 static struct df_config cfg;
@@ -29,19 +30,8 @@ static long long now_ms(void) {
 
 static int group_setup(void **state) {
     memset(&cfg, 0, sizeof(cfg));
-    cfg.redis = getenv("DF_TEST_REDIS_SOCK");
-    cfg.redis_unix = cfg.redis;
-    cfg.redis_timeout_ms = 1000;
-    cfg.mysql_socket = getenv("DF_TEST_MYSQL_SOCK");
-    cfg.mysql_host = "localhost";
-    cfg.mysql_user = "dailyfresh";
-    cfg.mysql_password = "dailyfresh";
-    cfg.mysql_database = "dailyfresh";
-    cfg.mysql_timeout_s = 5;
-    if (!cfg.redis || !cfg.mysql_socket) {
-        print_error("DF_TEST_REDIS_SOCK and DF_TEST_MYSQL_SOCK must name the live servers\n");
+    if (live_config(&cfg) < 0)
         return -1;
-    }
     mysql_library_init(0, NULL, NULL);
     return 0;
 }
