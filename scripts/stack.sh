@@ -215,8 +215,11 @@ unixsocketperm 770
 pidfile $REDIS_RUN/redis.pid
 logfile $LOG/redis.log
 dir $VAR/redis
+# durable: every write goes to the append-only file, fsynced once a second
+# (a power loss can take the last second of cart and session writes)
+appendonly yes
+appendfsync everysec
 save 300 1
-appendonly no
 CONF
     as_user redis redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"
     STARTED+=(redis)
@@ -255,7 +258,9 @@ transaction-isolation = READ-COMMITTED
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
 innodb_buffer_pool_size = 256M
-innodb_flush_log_at_trx_commit = 2
+# durable: a committed order is on disk before COMMIT answers
+innodb_flush_log_at_trx_commit = 1
+sync_binlog = 1
 max_connections = 500
 query_cache_type = 1
 query_cache_size = 16M
