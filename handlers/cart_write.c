@@ -94,7 +94,7 @@ static int write_then_sum(struct df_req *r, long long *total) {
     if (!w || !vals)
         return -1;
     if (w->type == REDIS_REPLY_ERROR || vals->type == REDIS_REPLY_ERROR) {
-        req_fail(r, 500, "redis", w->type == REDIS_REPLY_ERROR ? w->str : vals->str);
+        rds_reply_failed(r, w->type == REDIS_REPLY_ERROR ? w : vals);
         return -1;
     }
     *total = cart_hvals_sum(vals);

@@ -62,6 +62,19 @@ static void conn_failed(struct df_req *r, redisContext *c) {
     req_fail(r, 503, "redis", c->errstr[0] ? c->errstr : "connection lost");
 }
 
+void rds_reply_failed(struct df_req *r, const redisReply *rep) {
+    static const char *const unavailable[] = {"LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN"};
+    for (size_t i = 0; i < sizeof(unavailable) / sizeof(unavailable[0]); i++) {
+        size_t n = strlen(unavailable[i]);
+        if (strncmp(rep->str, unavailable[i], n) == 0 && (rep->str[n] == ' ' || rep->str[n] == '\0')) {
+            r->redis_broken = 1;
+            req_fail(r, 503, "redis", rep->str);
+            return;
+        }
+    }
+    req_fail(r, 500, "redis", rep->str);
+}
+
 static redisReply *own(struct df_req *r, void *reply) {
     arena_defer(&r->arena, freeReplyObject, reply);
     return reply;
@@ -74,7 +87,7 @@ static redisReply *checked(struct df_req *r, redisContext *c, redisReply *rep) {
     }
     own(r, rep);
     if (rep->type == REDIS_REPLY_ERROR) {
-        req_fail(r, 500, "redis", rep->str);
+        rds_reply_failed(r, rep);
         return NULL;
     }
     return rep;
@@ -182,7 +195,7 @@ redisReply *rds_eval_finish(struct df_req *r, struct rds_call *call) {
         return checked(r, r->redis_slot->conn, redisCommandArgv(r->redis_slot->conn, call->argc, call->argv, NULL));
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        req_fail(r, 500, "redis", rep->str);
+        rds_reply_failed(r, rep);
         return NULL;
     }
     return rep;

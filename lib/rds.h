@@ -13,6 +13,13 @@
 
 extern const struct pool_ops redis_pool_ops; /* cfg: struct df_config * */
 
+/* Records an error reply: those that say the server cannot serve now
+ * (LOADING its data after a restart, READONLY a replica, MASTERDOWN,
+ * NOREPLICAS, TRYAGAIN) are an outage, 503, and the connection is not
+ * given back, so the next request connects afresh; any other is our bug,
+ * 500. rds_cmd and rds_eval record theirs themselves. */
+void rds_reply_failed(struct df_req *r, const redisReply *rep);
+
 redisContext *rds_conn(struct df_req *r);
 /* One command; NULL on failure (already recorded), never an error reply. */
 redisReply *rds_cmd(struct df_req *r, const char *fmt, ...);

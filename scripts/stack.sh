@@ -224,7 +224,8 @@ CONF
     as_user redis redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"
     STARTED+=(redis)
     for _ in $(seq 1 100); do
-        timeout 2 redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
+        # PONG only once the append-only file is loaded (LOADING before)
+        [ "$(timeout 2 redis-cli -s "$REDIS_SOCK" ping 2>/dev/null)" = PONG ] && return 0
         sleep 0.1
     done
     die "redis did not answer within 10 s" "$LOG/redis.log"
