@@ -93,12 +93,16 @@ class Lab:
         other hosts (its loopback and unix sockets still work)."""
         plist = ", ".join(str(p) for p in ports)
         rules = f"""table inet dfl_cut {{
-    chain input {{ type filter hook input priority filter; policy accept;
+    chain input {{
+        type filter hook input priority filter; policy accept;
         iifname "eth0" tcp dport {{ {plist} }} drop
-        iifname "eth0" tcp sport {{ {plist} }} drop }}
-    chain output {{ type filter hook output priority filter; policy accept;
+        iifname "eth0" tcp sport {{ {plist} }} drop
+    }}
+    chain output {{
+        type filter hook output priority filter; policy accept;
         oifname "eth0" tcp sport {{ {plist} }} drop
-        oifname "eth0" tcp dport {{ {plist} }} drop }}
+        oifname "eth0" tcp dport {{ {plist} }} drop
+    }}
 }}
 """
         run(["ip", "netns", "exec", self.ns(host), "nft", "-f", "-"], input=rules)
@@ -122,6 +126,8 @@ class Lab:
                 if not self.alive(host, kind):
                     self.restart(host, kind)
         self.wait(lambda: self.redis_replicas_online() == 2, 30, "Redis: a master with 2 online replicas")
+        if not self.follows_sentinel() and self.redis_master_host() != "data1":
+            self.redis_master_back_to("data1")
         for host in self.hosts_with("galera"):
             self.wait(lambda h=host: self.galera_synced(h, 3), 60, f"Galera on {host} synced in 3")
         self.wait(self.healthy, 30, "the shop healthy")
@@ -145,8 +151,12 @@ class Lab:
         r = run(["redis-cli", "-s", sock, *[str(a) for a in args]], timeout=timeout, check=False)
         return r.stdout.strip()
 
-    def sentinel_master(self):
+    def sentinel_master(self, exclude=None):
+        """The master's address as a sentinel sees it (not one on exclude:
+        a host cut off keeps its own stale view)."""
         for host in self.hosts_with("sentinel"):
+            if host == exclude:
+                continue
             r = run(["ip", "netns", "exec", self.ns(host), "redis-cli", "-h", self.addr(host), "-p",
                      str(self.service(host, "sentinel")["port"]), "SENTINEL", "get-master-addr-by-name",
                      self.master_name], timeout=5, check=False)
@@ -167,6 +177,36 @@ class Lab:
             if self.alive(host, "redis") and self.redis_role(host) == "master":
                 return host
         return None
+
+    @staticmethod
+    def follows_sentinel():
+        with open(os.path.join(ROOT, "uwsgi.ini")) as f:
+            return "DF_REDIS_SENTINELS" in f.read()
+
+    def redis_master_back_to(self, host):
+        """A failover by Sentinel to this host's replica (the instances that
+        do not follow Sentinel know only the first master): the other
+        replicas may not be chosen meanwhile."""
+        others = [h for h in self.hosts_with("redis") if h != host and h != self.redis_master_host()]
+        for h in others:
+            self.redis(h, "CONFIG", "SET", "replica-priority", "0")
+        try:
+            self.wait(lambda: self.redis_replicas_online() == 2, 30, "Redis replicas online before a failover")
+            sentinel = self.hosts_with("sentinel")[0]
+
+            def failed_over():
+                if self.redis_master_host() == host and self.sentinel_master() == self.addr(host):
+                    return self.redis_replicas_online() == 2
+                # refused (INPROG, or within twice failover-timeout of the last one): asked again
+                run(["ip", "netns", "exec", self.ns(sentinel), "redis-cli", "-h", self.addr(sentinel), "-p",
+                     str(self.service(sentinel, "sentinel")["port"]), "SENTINEL", "FAILOVER", self.master_name],
+                    timeout=10)
+                time.sleep(1)
+                return False
+            self.wait(failed_over, 60, f"the Redis master back on {host}")
+        finally:
+            for h in others:
+                self.redis(h, "CONFIG", "SET", "replica-priority", "100")
 
     def redis_replicas_online(self):
         host = self.redis_master_host()

@@ -1,8 +1,9 @@
 """A steady, bounded load on the shop for the lab's fault tests, run on the
 client host (ip netns exec <client> python3 loadgen.py ...).
 
-  --mode mix    each thread's buyer loops: add one unit to the cart, then
-                commit an order under a new Idempotency-Key; a commit whose
+  --mode mix    each thread loops over its buyers: add one unit to the
+                cart, then commit an order under a new Idempotency-Key (then
+                the next buyer); a commit whose
                 answer is lost (timeout, reset, 5xx) is sent again with the
                 same key until it is answered or the run is over
   --mode cart   cart adds only; each buyer's acknowledged adds are counted
@@ -27,6 +28,7 @@ class Run:
         self.url = args.url.rstrip("/")
         self.buyers = buyers
         self.deadline = time.time() + args.seconds
+        self.pace = args.pace
         self.lock = threading.Lock()
         self.events = []
         self.orders = {}
@@ -82,19 +84,35 @@ class Run:
                 return
             time.sleep(0.2)
 
-    def mix(self, b):
-        s = self.session(b)
-        while time.time() < self.deadline:
-            if self.add(s, b):
-                self.commit(s, b, grace=20)
-            else:
-                time.sleep(0.1)
+    def paced(self, t0):
+        """Sleeps what is left of this thread's --pace seconds since t0."""
+        left = t0 + self.pace - time.time()
+        if left > 0:
+            time.sleep(left)
 
-    def cart(self, b):
-        s = self.session(b)
+    def mix(self, mine):
+        # the next buyer after each order: a buyer may hold only a few
+        # unpaid orders (dailyfresh-order-max-unpaid)
+        sessions = [(self.session(b), b) for b in mine]
+        i = 0
         while time.time() < self.deadline:
-            if not self.add(s, b):
-                time.sleep(0.1)
+            s, b = sessions[i % len(sessions)]
+            t0 = time.time()
+            ok = self.add(s, b)
+            if ok:
+                self.commit(s, b, grace=20)
+                i += 1
+            self.paced(t0)
+
+    def cart(self, mine):
+        sessions = [(self.session(b), b) for b in mine]
+        i = 0
+        while time.time() < self.deadline:
+            s, b = sessions[i % len(sessions)]
+            t0 = time.time()
+            if self.add(s, b):
+                i += 1
+            self.paced(t0)
 
     def race(self, b, barrier):
         s = self.session(b)
@@ -109,6 +127,8 @@ def main():
     ap.add_argument("--mode", choices=["mix", "cart", "race"], required=True)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--pace", type=float, default=0.3,
+                    help="seconds each thread takes at least per cart add (and its order): a steady load")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     with open(args.buyers) as f:
@@ -119,9 +139,10 @@ def main():
         barrier = threading.Barrier(len(buyers))
         threads = [threading.Thread(target=run.race, args=(b, barrier)) for b in buyers]
     else:
-        # one buyer per thread, at most --threads of them
+        # the buyers dealt out to the threads
         target = run.mix if args.mode == "mix" else run.cart
-        threads = [threading.Thread(target=target, args=(b,)) for b in buyers[:args.threads]]
+        n = min(args.threads, len(buyers))
+        threads = [threading.Thread(target=target, args=(buyers[i::n],)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
