@@ -127,7 +127,7 @@ cluster-stop:
 
 test-cluster: deps
 	@$(MAKE) --no-print-directory all
-	@$(PYTHON) -m pytest test/cluster $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest -v -s test/cluster $(PYTEST_ARGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -31,6 +31,11 @@
 #   DF_CLUSTER_TIMEOUT seconds each server has to become ready (default: 60)
 set -euo pipefail
 
+if [ "$(id -u)" != 0 ]; then
+    echo "cluster: the lab needs root (network namespaces, servers run as their own users): run it as root" >&2
+    exit 1
+fi
+
 # shellcheck source=scripts/stack.sh
 . "$(cd "$(dirname "$0")" && pwd)/stack.sh"
 
@@ -123,8 +128,6 @@ lab_namespaces() {
 
 start_network() {
     local host n
-    ip netns add "$SW" 2>/dev/null ||
-        die "cannot create network namespaces (ip netns add failed): the lab needs them"
     ip -n "$SW" link set lo up
     ip -n "$SW" link add br0 type bridge
     ip -n "$SW" link set br0 up
@@ -506,7 +509,6 @@ host_dirs() {
 
 cluster_start() {
     local h t0=$SECONDS
-    [ "$(id -u)" = 0 ] || { echo "cluster: the lab needs root (network namespaces): run it as root" >&2; exit 1; }
     command -v ip >/dev/null || { echo "cluster: ip (iproute2) is missing: make deps" >&2; exit 1; }
     [ -f "$BUILD/dailyfresh_plugin.so" ] || die "no plugin in $BUILD: build first (make)"
     [ -e "$GALERA" ] || die "galera-4 is not installed ($GALERA): make deps"
@@ -519,8 +521,13 @@ cluster_start() {
     fi
     [ -z "$(ip route show "$NET.0/24" 2>/dev/null)" ] ||
         die "$NET.0/24 is already routed on this machine: choose another with DF_CLUSTER_NET"
-    dirs
+    # the switch first: where namespaces cannot be made, nothing else is
+    if ! ip netns add "$SW" 2>/dev/null; then
+        echo "cluster: cannot create network namespaces here (ip netns add failed): the lab needs them" >&2
+        exit 1
+    fi
     STARTING=1
+    dirs
     rm -rf "$C"
     host_dirs
     start_network
@@ -550,7 +557,6 @@ cluster_start() {
 
 cluster_stop() {
     local f n pid kind
-    [ "$(id -u)" = 0 ] || { echo "cluster: the lab needs root (network namespaces): run it as root" >&2; exit 1; }
     # front to back: nginx, the instances, then the data hosts' servers
     for kind in nginx uwsgi alipay-gateway mysqld sentinel redis; do
         for f in "$C"/*/run/"$kind"*.pid; do
