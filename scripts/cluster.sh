@@ -181,6 +181,15 @@ host_of() { # address -> host
     return 1
 }
 
+# PONG only once the append-only file is loaded (LOADING before)
+redis_pongs() { # host
+    [ "$(redis_cli "$1" $REDIS_PORT ping 2>/dev/null)" = PONG ]
+}
+
+sentinel_answers() { # host
+    [ -n "$(redis_cli "$1" $SENTINEL_PORT SENTINEL get-master-addr-by-name $MASTER_NAME 2>/dev/null)" ]
+}
+
 start_redis_on() { # host
     local host=$1 d master
     d=$(hdir "$host")
@@ -215,7 +224,7 @@ CONF
     chown redis: "$d/redis/redis.conf" "$d/redis"
     in_ns "$host" setpriv --reuid=redis --regid=redis --init-groups -- redis-server "$d/redis/redis.conf" ||
         die "redis on $host did not start" "$d/log/redis.log"
-    wait_for 10 redis [ "$(redis_cli "$host" $REDIS_PORT ping 2>/dev/null)" = PONG ] ||
+    wait_for 10 redis redis_pongs "$host" ||
         die "redis on $host did not answer within 10 s" "$d/log/redis.log"
 }
 
@@ -248,7 +257,7 @@ CONF
     chown redis: "$d/sentinel/sentinel.conf" "$d/sentinel"
     in_ns "$host" setpriv --reuid=redis --regid=redis --init-groups -- redis-server "$d/sentinel/sentinel.conf" --sentinel ||
         die "sentinel on $host did not start" "$d/log/sentinel.log"
-    wait_for 10 sentinel [ -n "$(redis_cli "$host" $SENTINEL_PORT SENTINEL get-master-addr-by-name $MASTER_NAME 2>/dev/null)" ] ||
+    wait_for 10 sentinel sentinel_answers "$host" ||
         die "sentinel on $host did not answer within 10 s" "$d/log/sentinel.log"
 }
 

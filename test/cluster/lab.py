@@ -128,6 +128,10 @@ class Lab:
         self.wait(lambda: self.redis_replicas_online() == 2, 30, "Redis: a master with 2 online replicas")
         if not self.follows_sentinel() and self.redis_master_host() != "data1":
             self.redis_master_back_to("data1")
+        # replicas online are not yet good ones (min-replicas-to-write) until the master has counted them
+        self.wait(lambda: self.redis(self.redis_master_host(), "SET", "dfl_restored", "1") == "OK", 15,
+                  "the Redis master taking writes")
+        self.redis(self.redis_master_host(), "DEL", "dfl_restored")
         for host in self.hosts_with("galera"):
             self.wait(lambda h=host: self.galera_synced(h, 3), 60, f"Galera on {host} synced in 3")
         self.wait(self.healthy, 30, "the shop healthy")
