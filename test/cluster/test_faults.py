@@ -246,7 +246,9 @@ def test_d_cut_off_redis_master_refuses_writes_within_its_window(restored):
         time.sleep(0.1)
     assert promoted, "the other hosts promoted no replica within 15 s"
     new = lab.host_of(lab.sentinel_master(exclude=old))
-    assert lab.redis(new, "SET", "dfl_probe", "after") == "OK"
+    # the new master takes writes once the other replica has attached to it
+    lab.wait(lambda: lab.redis(new, "SET", "dfl_probe", "after") == "OK", 15, f"{new} taking writes")
+    took_over = time.time()
     lab.heal_ports(old)
     t_heal = time.time()
     lab.wait(lambda: lab.redis_role(old) == "slave" and lab.redis(old, "GET", "dfl_probe") == "after", 40,
@@ -254,7 +256,8 @@ def test_d_cut_off_redis_master_refuses_writes_within_its_window(restored):
     rejoined = time.time() - t_heal
     kept = sum(1 for i in range(taken) if lab.redis(new, "EXISTS", f"dfl_probe_{i}") == "1")
     print(f"\n(d) Redis master on {old} cut off: it took {taken} writes, refused writes {refused - t_cut:.2f} s"
-          f" after the cut (min-replicas-max-lag {lag}); {new} promoted {promoted - t_cut:.2f} s after it;"
+          f" after the cut (min-replicas-max-lag {lag}); {new} promoted {promoted - t_cut:.2f} s after it, taking"
+          f" writes {took_over - t_cut:.2f} s after it;"
           f" after healing {old} is a replica again in {rejoined:.1f} s; of its {taken} writes while cut off,"
           f" {taken - kept} lost")
     # the window: a replica counts until its last ack (once a second) is
