@@ -288,14 +288,15 @@ class Lab:
         return int(stock), int(sales)
 
     # ------------------------------------------------------------ load
-    def load(self, buyers, mode, seconds, out_dir, threads=8, name="load"):
+    def load(self, buyers, mode, seconds, out_dir, threads=8, name="load", pace=0.3):
         """Starts the load generator on the client host; returns a Load."""
         bfile = os.path.join(out_dir, f"{name}-buyers.json")
         rfile = os.path.join(out_dir, f"{name}-result.json")
         with open(bfile, "w") as f:
             json.dump(buyers, f)
         cmd = ["ip", "netns", "exec", self.ns("client"), PY, LOADGEN, "--url", self.url, "--buyers", bfile,
-               "--mode", mode, "--seconds", str(seconds), "--threads", str(threads), "--out", rfile]
+               "--mode", mode, "--seconds", str(seconds), "--threads", str(threads), "--pace", str(pace),
+               "--out", rfile]
         return Load(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), rfile,
                     seconds)
 
