@@ -116,7 +116,8 @@ def test_c_app_host_cable_pulled_nginx_routes_around_no_order_twice(restored, ou
     lab = restored
     skus = lab.skus(4, stock=100000)
     buyers = lab.buyers("cable" + os.urandom(4).hex(), MIX_BUYERS, skus, count=0)
-    load = lab.load(buyers, "mix", 24, out_dir, threads=8, name="cable")
+    # after the cable is back, nginx tries app1 again once fail_timeout (3 s) is over
+    load = lab.load(buyers, "mix", 28, out_dir, threads=8, name="cable")
     try:
         time.sleep(6)
         t_pull = time.time()
@@ -131,7 +132,7 @@ def test_c_app_host_cable_pulled_nginx_routes_around_no_order_twice(restored, ou
         at_end = {h: uwsgi_commits(lab, h) for h in ("app1", "app2")}
     finally:
         load.stop()
-    t_end = load.t0 + 24
+    t_end = load.t0 + 28
     ev = result["events"]
     gap = longest_gap(ev, "commit", t_pull, t_plug)
     n = check_orders(lab, lab.writer(), result, [b["uid"] for b in buyers])
@@ -143,7 +144,9 @@ def test_c_app_host_cable_pulled_nginx_routes_around_no_order_twice(restored, ou
           f" {at_plug['app1'] - at_pull['app1']}/{at_plug['app2'] - at_pull['app2']},"
           f" after: {at_end['app1'] - at_plug['app1']}/{at_end['app2'] - at_plug['app2']}")
     assert at_plug["app1"] == at_pull["app1"], "app1 served commits with its cable out"
-    assert at_end["app1"] > at_plug["app1"], "nginx did not route to app1 again once plugged"
+    # back in the rotation: a fair part of the commits once fail_timeout is over
+    assert at_end["app1"] - at_plug["app1"] >= 0.1 * (at_end["app2"] - at_plug["app2"]), \
+        "nginx did not route to app1 again once plugged"
     # nginx routes around the dead host: orders go on through app2
     assert rate(ev, "commit", t_pull + 2, t_plug) > 0.5
     assert gap < 8
