@@ -111,9 +111,9 @@ in_ns() { # host command...
 }
 hdir() { echo "$C/$1"; }
 
-wait_for() { # seconds what command...: runs command until it succeeds
-    local deadline=$((SECONDS + $1)) what=$2
-    shift 2
+wait_for() { # seconds command...: runs command until it succeeds, at most that long
+    local deadline=$((SECONDS + $1))
+    shift
     while [ $SECONDS -lt $deadline ]; do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.2
@@ -151,7 +151,7 @@ start_network() {
 stop_network() {
     local n
     for n in $(lab_namespaces); do ip netns delete "$n" 2>/dev/null || true; done
-    ip link show "$ROOT_LINK" >/dev/null 2>&1 && ip link delete "$ROOT_LINK" 2>/dev/null || true
+    if ip link show "$ROOT_LINK" >/dev/null 2>&1; then ip link delete "$ROOT_LINK" 2>/dev/null || true; fi
 }
 
 # ---------------------------------------------------------------- Redis and Sentinel
@@ -173,12 +173,6 @@ current_master() {
         [ -n "$out" ] && { echo "$out"; return 0; }
     done
     echo "${ADDR[data1]}"
-}
-
-host_of() { # address -> host
-    local h
-    for h in "${HOSTS[@]}"; do [ "${ADDR[$h]}" = "$1" ] && { echo "$h"; return 0; }; done
-    return 1
 }
 
 # PONG only once the append-only file is loaded (LOADING before)
@@ -224,7 +218,7 @@ CONF
     chown redis: "$d/redis/redis.conf" "$d/redis"
     in_ns "$host" setpriv --reuid=redis --regid=redis --init-groups -- redis-server "$d/redis/redis.conf" ||
         die "redis on $host did not start" "$d/log/redis.log"
-    wait_for 10 redis redis_pongs "$host" ||
+    wait_for 10 redis_pongs "$host" ||
         die "redis on $host did not answer within 10 s" "$d/log/redis.log"
 }
 
@@ -257,7 +251,7 @@ CONF
     chown redis: "$d/sentinel/sentinel.conf" "$d/sentinel"
     in_ns "$host" setpriv --reuid=redis --regid=redis --init-groups -- redis-server "$d/sentinel/sentinel.conf" --sentinel ||
         die "sentinel on $host did not start" "$d/log/sentinel.log"
-    wait_for 10 sentinel sentinel_answers "$host" ||
+    wait_for 10 sentinel_answers "$host" ||
         die "sentinel on $host did not answer within 10 s" "$d/log/sentinel.log"
 }
 
@@ -337,14 +331,14 @@ start_galera_on() { # host [--wsrep-new-cluster]
 }
 
 wait_galera() { # host size
-    wait_for "$READY_TIMEOUT" galera galera_synced "$1" "$2" ||
+    wait_for "$READY_TIMEOUT" galera_synced "$1" "$2" ||
         die "the Galera node on $1 was not synced in a cluster of $2 within $READY_TIMEOUT s" "$(hdir "$1")/log/mysqld.log"
 }
 
 # The shop's database as stack.sh loads it, then its account once more for
 # the app hosts' addresses (the same password and grants as 'localhost').
 load_lab_schema() {
-    local stmt lab_host="'$NET.%'"
+    local lab_host="'$NET.%'"
     MYSQL_SOCK=$(hdir data1)/run/mysqld.sock LOG=$(hdir data1)/log load_schema
     {
         galera_sql data1 "SHOW CREATE USER 'dailyfresh'@'localhost'"
@@ -368,7 +362,7 @@ backend_args() {
     BACKEND_ENV=()
     BACKEND_ARGS=(--dailyfresh-mysql-socket "")
     if grep -q DF_REDIS_SENTINELS "$ROOT/uwsgi.ini"; then
-        BACKEND_ENV+=(DF_REDIS_SENTINELS="$sentinels" DF_REDIS_MASTER_NAME=$MASTER_NAME)
+        BACKEND_ENV+=(DF_REDIS_SENTINELS="$sentinels" DF_REDIS_MASTER_NAME="$MASTER_NAME")
     else
         BACKEND_ARGS+=(--dailyfresh-redis "${ADDR[data1]}:$REDIS_PORT")
     fi
@@ -410,7 +404,7 @@ start_gateway_on() { # host
         --state "$d/alipay/trades.json" --notify-url "${URL}order/notify" \
         --pidfile "$d/run/alipay-gateway.pid" --log "$d/log/alipay-gateway.log" \
         </dev/null >>"$d/log/alipay-gateway.log" 2>&1
-    wait_for 10 gateway ip netns exec "$(ns "$host")" curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/_control/health" ||
+    wait_for 10 ip netns exec "$(ns "$host")" curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/_control/health" ||
         die "the Alipay gateway on $host did not answer within 10 s" "$d/log/alipay-gateway.log"
 }
 
@@ -429,7 +423,7 @@ start_uwsgi_on() { # host
         DF_SOCKET_GROUP="$(id -gn "$WEB_USER")" "${BACKEND_ENV[@]}" "${SAN_ENV[@]}" \
         uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" "${ALIPAY_ARGS[@]}" "${BACKEND_ARGS[@]}" ${DF_UWSGI_ARGS:-} \
         >>"$d/log/uwsgi-start.log" 2>&1 || die "uwsgi on $host did not start" "$d/log/uwsgi-$UWSGI_PORT.log"
-    wait_for 10 uwsgi uwsgi_up "$host" || die "uwsgi on $host did not listen within 10 s" "$d/log/uwsgi-$UWSGI_PORT.log"
+    wait_for 10 uwsgi_up "$host" || die "uwsgi on $host did not listen within 10 s" "$d/log/uwsgi-$UWSGI_PORT.log"
 }
 
 # ---------------------------------------------------------------- nginx
@@ -511,8 +505,11 @@ host_dirs() {
         mkdir -p "$d/run" "$d/log"
         chmod 755 "$d" "$d/run" "$d/log"
     done
-    for h in "${DATA_HOSTS[@]}"; do chown redis:mysql "$(hdir "$h")/run"; chmod 775 "$(hdir "$h")/run"; done
-    for h in "${DATA_HOSTS[@]}"; do chown redis:mysql "$(hdir "$h")/log"; chmod 775 "$(hdir "$h")/log"; done
+    # Redis and MariaDB write their pidfiles and sockets there
+    for h in "${DATA_HOSTS[@]}"; do
+        chown redis:mysql "$(hdir "$h")/run" "$(hdir "$h")/log"
+        chmod 775 "$(hdir "$h")/run" "$(hdir "$h")/log"
+    done
     for h in "${APP_HOSTS[@]}"; do chown -R "$APP_USER:" "$(hdir "$h")/log"; done
 }
 
@@ -543,7 +540,7 @@ cluster_start() {
     log "hosts: ${HOSTS[*]} (namespaces $PREFIX*, $NET.0/24)"
     start_galera_on data1 --wsrep-new-cluster
     for h in "${DATA_HOSTS[@]}"; do start_redis_on "$h"; done
-    wait_for 15 "redis replicas" redis_replicas_up || die "the Redis replicas did not sync within 15 s" "$(hdir data2)/log/redis.log"
+    wait_for 15 redis_replicas_up || die "the Redis replicas did not sync within 15 s" "$(hdir data2)/log/redis.log"
     for h in "${DATA_HOSTS[@]}"; do start_sentinel_on "$h"; done
     wait_galera data1 1
     load_lab_schema
@@ -551,11 +548,11 @@ cluster_start() {
     start_galera_on data3
     wait_galera data2 3
     wait_galera data3 3
-    wait_for 15 sentinels sentinels_see_all || die "the sentinels did not find each other within 15 s" "$(hdir data1)/log/sentinel.log"
+    wait_for 15 sentinels_see_all || die "the sentinels did not find each other within 15 s" "$(hdir data1)/log/sentinel.log"
     for h in "${APP_HOSTS[@]}"; do start_gateway_on "$h"; done
     for h in "${APP_HOSTS[@]}"; do start_uwsgi_on "$h"; done
     start_nginx_on
-    wait_for "$READY_TIMEOUT" healthz shop_healthy ||
+    wait_for "$READY_TIMEOUT" shop_healthy ||
         die "${URL}healthz did not answer 200 within $READY_TIMEOUT s" "$(hdir app1)/log/uwsgi-$UWSGI_PORT.log"
     write_lab_json
     STARTING=0
@@ -588,6 +585,10 @@ cluster_stop() {
 
 cluster_status() {
     local f n
+    if [ -z "$(lab_namespaces)" ]; then
+        echo "no lab is up"
+        return 0
+    fi
     for n in $(lab_namespaces); do echo "namespace $n"; done
     for f in "$C"/*/run/*.pid; do
         [ -e "$f" ] || continue
