@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 
 /* A connection with the short Redis timeout on connect and on every
  * command; NULL with err filled. */
@@ -75,7 +76,7 @@ static int confirm_master(redisContext *c, char *err, size_t errlen) {
     else if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || rep->element[0]->type != REDIS_REPLY_STRING)
         snprintf(err, errlen, "ROLE: unexpected answer");
     else if (strcmp(rep->element[0]->str, "master") != 0)
-        snprintf(err, errlen, "is not a master (ROLE says %s)", rep->element[0]->str);
+        snprintf(err, errlen, "not a master (ROLE says %s)", rep->element[0]->str);
     else
         rc = 0;
     if (rep)
@@ -96,6 +97,7 @@ static redisContext *open_through_sentinels(const struct df_config *cfg, struct 
                                             size_t errlen) {
     size_t start = first_sentinel % cfg->nsentinels;
     int used = snprintf(err, errlen, "no master '%s' found:", cfg->redis_master_name);
+    size_t head = used < 0 ? 0 : (size_t)used < errlen ? (size_t)used : errlen - 1; /* where the failures start */
     for (size_t k = 0; k < cfg->nsentinels; k++) {
         size_t i = (start + k) % cfg->nsentinels;
         const struct df_hostport *s = &cfg->sentinels[i];
@@ -105,14 +107,17 @@ static redisContext *open_through_sentinels(const struct df_config *cfg, struct 
         if (ask_sentinel(cfg, s, tv, host, sizeof(host), &port, why, sizeof(why)) == 0 &&
             (c = redis_connect(host, port, NULL, tv, why, sizeof(why))) != NULL) {
             if (confirm_master(c, why, sizeof(why)) == 0) {
+                if (k > 0) /* a sentinel that is down or names a replica is the operator's to see */
+                    df_log("redis: master %s:%d named by sentinel %s:%d;%s", host, port, s->host, s->port,
+                           err + head);
                 first_sentinel = i;
                 return c;
             }
             redisFree(c);
         }
         if (used >= 0 && (size_t)used < errlen) {
-            int n = port ? snprintf(err + used, errlen - (size_t)used, " sentinel %s:%d: %s:%d %s;", s->host, s->port,
-                                    host, port, why)
+            int n = port ? snprintf(err + used, errlen - (size_t)used, " sentinel %s:%d names %s:%d: %s;", s->host,
+                                    s->port, host, port, why)
                          : snprintf(err + used, errlen - (size_t)used, " sentinel %s:%d: %s;", s->host, s->port, why);
             used = n < 0 ? -1 : used + n;
         }
@@ -147,7 +152,7 @@ const struct pool_ops redis_pool_ops = {"redis", redis_open, redis_reset, redis_
 redisContext *rds_conn(struct df_req *r) {
     if (r->redis_slot)
         return r->redis_broken ? NULL : r->redis_slot->conn;
-    char err[256];
+    char err[1024]; /* room for a failure per sentinel */
     r->redis_slot = pool_get(&r->app->redis, err, sizeof(err));
     if (!r->redis_slot) {
         req_fail(r, 503, "redis", err);
