@@ -90,9 +90,9 @@ static int confirm_master(redisContext *c, char *err, size_t errlen) {
 static _Atomic size_t first_sentinel;
 
 /* Asks the sentinels in turn for the master and connects to it; each step
- * waits at most the Redis timeout, so a walk over n sentinels is bounded
- * by about 2 (n + 1) timeouts. NULL, err naming why each one failed, when
- * none led to a master. */
+ * (a connect, a reply) waits at most the Redis timeout, so a walk is
+ * bounded by 4 timeouts a sentinel. NULL, err naming why each one failed,
+ * when none led to a master. */
 static redisContext *open_through_sentinels(const struct df_config *cfg, struct timeval tv, char *err,
                                             size_t errlen) {
     size_t start = first_sentinel % cfg->nsentinels;
