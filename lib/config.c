@@ -72,6 +72,80 @@ static int parse_redis_addr(struct df_config *c, char *err, size_t errlen) {
     return 0;
 }
 
+/* One "host:port" of a list: [a, end) with the blanks around it left out.
+ * An IPv6 host comes as [addr]:port; hiredis wants it bare. */
+static int parse_hostport(const char *a, const char *end, struct df_hostport *hp) {
+    while (a < end && (*a == ' ' || *a == '\t'))
+        a++;
+    while (end > a && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    const char *colon = end;
+    while (colon > a && colon[-1] != ':')
+        colon--;
+    if (colon == a || colon - 1 == a || colon == end || end - colon > 5)
+        return -1;
+    char port_s[6];
+    long port;
+    memcpy(port_s, colon, (size_t)(end - colon));
+    port_s[end - colon] = '\0';
+    if (config_parse_long(port_s, 1, 65535, &port) < 0)
+        return -1;
+    const char *host = a, *host_end = colon - 1;
+    if (*host == '[') {
+        if (host_end - host < 3 || host_end[-1] != ']')
+            return -1;
+        host++;
+        host_end--;
+    }
+    /* a name or an address: letters, digits, '.', '-', '_', ':' (IPv6) */
+    for (const char *p = host; p < host_end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '-' || *p == '_' || *p == ':'))
+            return -1;
+    hp->host = xmalloc((size_t)(host_end - host) + 1);
+    memcpy(hp->host, host, (size_t)(host_end - host));
+    hp->host[host_end - host] = '\0';
+    hp->port = (int)port;
+    return 0;
+}
+
+static void free_sentinels(struct df_config *c) {
+    for (size_t i = 0; i < c->nsentinels; i++)
+        free(c->sentinels[i].host);
+    free(c->sentinels);
+    c->sentinels = NULL;
+    c->nsentinels = 0;
+}
+
+static int parse_sentinels(struct df_config *c, char *err, size_t errlen) {
+    const char *list = c->redis_sentinels;
+    if (strspn(list, " \t") == strlen(list))
+        return 0;
+    if (!*c->redis_master_name) {
+        snprintf(err, errlen, "dailyfresh-redis-master-name must not be empty when dailyfresh-redis-sentinels is set");
+        return -1;
+    }
+    c->sentinels = xcalloc(DF_MAX_SENTINELS, sizeof(*c->sentinels));
+    for (const char *a = list;;) {
+        const char *end = strchr(a, ',');
+        if (!end)
+            end = a + strlen(a);
+        if (c->nsentinels == DF_MAX_SENTINELS) {
+            snprintf(err, errlen, "dailyfresh-redis-sentinels: more than %d sentinels", DF_MAX_SENTINELS);
+            return -1;
+        }
+        if (parse_hostport(a, end, &c->sentinels[c->nsentinels]) < 0) {
+            snprintf(err, errlen, "dailyfresh-redis-sentinels: '%.*s' is not host:port (in '%s')", (int)(end - a), a,
+                     list);
+            return -1;
+        }
+        c->nsentinels++;
+        if (!*end)
+            return 0;
+        a = end + 1;
+    }
+}
+
 int config_load(struct df_config *c, const struct df_config_raw *raw, int threads, char *err, size_t errlen) {
     memset(c, 0, sizeof(*c));
 #define STR(field, name, def, min, max) load_str(&c->field, raw->field, def)
@@ -83,7 +157,8 @@ int config_load(struct df_config *c, const struct df_config_raw *raw, int thread
 #undef X
 #undef STR
 #undef INT
-    if (parse_redis_addr(c, err, errlen) < 0 || parse_locking(c, err, errlen) < 0)
+    if (parse_redis_addr(c, err, errlen) < 0 || parse_sentinels(c, err, errlen) < 0 ||
+        parse_locking(c, err, errlen) < 0)
         goto fail;
     if (!*c->mysql_user || !*c->mysql_database) {
         snprintf(err, errlen, "dailyfresh-mysql-user and dailyfresh-mysql-database must not be empty");
@@ -116,4 +191,5 @@ void config_free(struct df_config *c) {
     free(c->redis_host);
     free(c->redis_unix);
     c->redis_host = c->redis_unix = NULL;
+    free_sentinels(c);
 }

@@ -4,6 +4,13 @@
 
 #include <stddef.h>
 
+#define DF_MAX_SENTINELS 16
+
+struct df_hostport {
+    char *host;
+    int port;
+};
+
 #define STR char *
 #define INT long
 struct df_config {
@@ -14,6 +21,9 @@ struct df_config {
     char *redis_host;
     int redis_port;
     char *redis_unix;
+    /* derived from redis_sentinels: nsentinels == 0 when off */
+    struct df_hostport *sentinels;
+    size_t nsentinels;
     int threads; /* threads per worker, from uWSGI */
     int locking; /* enum order_locking, from order_locking */
 };

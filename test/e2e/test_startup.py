@@ -32,11 +32,11 @@ def free_port():
     return port
 
 
-def start_instance(tmp_path, *extra):
+def start_instance(tmp_path, *extra, env_extra=None):
     (tmp_path / "run" / "uwsgi").mkdir(parents=True, exist_ok=True)
     (tmp_path / "log").mkdir(exist_ok=True)
     port = free_port()
-    env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port))
+    env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port), **(env_extra or {}))
     if os.environ.get("SANITIZE") == "1":
         # the plugin was built with ASan/UBSan: their runtimes load first (as scripts/stack.sh does)
         libs = [subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip()
@@ -68,6 +68,28 @@ def test_bad_value_stops_startup(tmp_path):
 def test_bad_redis_address_stops_startup(tmp_path):
     text, alive = start_instance(tmp_path, "--dailyfresh-redis", "nohostport")
     assert "dailyfresh: bad option: dailyfresh-redis: 'nohostport' is not host:port or unix:/path" in text
+    assert not alive
+
+
+def test_bad_sentinel_list_stops_startup(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-redis-sentinels", "127.0.0.1:26379,127.0.0.1")
+    assert ("dailyfresh: bad option: dailyfresh-redis-sentinels: '127.0.0.1' is not host:port"
+            " (in '127.0.0.1:26379,127.0.0.1')") in text
+    assert not alive
+
+
+def test_redis_env_hooks_reach_the_options(tmp_path):
+    """uwsgi.ini takes DF_REDIS, DF_REDIS_SENTINELS and DF_REDIS_MASTER_NAME
+    from the environment: each bad value is the option's own error."""
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS": "nohostport"})
+    assert "dailyfresh: bad option: dailyfresh-redis: 'nohostport' is not host:port or unix:/path" in text
+    assert not alive
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS_SENTINELS": "127.0.0.1:26379,,127.0.0.2:26379"})
+    assert "dailyfresh: bad option: dailyfresh-redis-sentinels: '' is not host:port" in text
+    assert not alive
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS_SENTINELS": "127.0.0.1:26379",
+                                                      "DF_REDIS_MASTER_NAME": ""})
+    assert "dailyfresh-redis-master-name must not be empty" in text
     assert not alive
 
 

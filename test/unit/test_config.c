@@ -135,6 +135,87 @@ static void test_rejects(void **state) {
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
 }
 
+static void test_sentinels_off_by_default(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.nsentinels, 0);
+    assert_null(c.sentinels);
+    assert_string_equal(c.redis_master_name, "dailyfresh");
+    config_free(&c);
+    raw.redis_sentinels = "  ";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.nsentinels, 0);
+    config_free(&c);
+}
+
+static void test_sentinel_list(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    raw.redis_sentinels = "10.0.0.1:26379, sentinel-b:26380 ,[::1]:5000";
+    raw.redis_master_name = "shop";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.nsentinels, 3);
+    assert_string_equal(c.sentinels[0].host, "10.0.0.1");
+    assert_int_equal(c.sentinels[0].port, 26379);
+    assert_string_equal(c.sentinels[1].host, "sentinel-b");
+    assert_int_equal(c.sentinels[1].port, 26380);
+    assert_string_equal(c.sentinels[2].host, "::1");
+    assert_int_equal(c.sentinels[2].port, 5000);
+    assert_string_equal(c.redis_master_name, "shop");
+    config_free(&c);
+    assert_null(c.sentinels);
+    raw.redis_sentinels = "127.0.0.1:1";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.nsentinels, 1);
+    assert_int_equal(c.sentinels[0].port, 1);
+    config_free(&c);
+    raw.redis_sentinels = "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,a:12,a:13,a:14,a:15,a:16";
+    assert_int_equal(config_load(&c, &raw, 1, err, sizeof(err)), 0);
+    assert_int_equal(c.nsentinels, 16);
+    assert_int_equal(c.sentinels[15].port, 16);
+    config_free(&c);
+}
+
+static void bad_sentinel_noport(struct df_config_raw *r) { r->redis_sentinels = "10.0.0.1"; }
+static void bad_sentinel_port0(struct df_config_raw *r) { r->redis_sentinels = "10.0.0.1:26379,10.0.0.2:0"; }
+static void bad_sentinel_bigport(struct df_config_raw *r) { r->redis_sentinels = "10.0.0.1:65536"; }
+static void bad_sentinel_longport(struct df_config_raw *r) { r->redis_sentinels = "10.0.0.1:0026379"; }
+static void bad_sentinel_nohost(struct df_config_raw *r) { r->redis_sentinels = ":26379"; }
+static void bad_sentinel_empty_item(struct df_config_raw *r) { r->redis_sentinels = "a:1,,b:2"; }
+static void bad_sentinel_trailing(struct df_config_raw *r) { r->redis_sentinels = "a:1,"; }
+static void bad_sentinel_space(struct df_config_raw *r) { r->redis_sentinels = "a b:1"; }
+static void bad_sentinel_semicolon(struct df_config_raw *r) { r->redis_sentinels = "a:1;b:2"; }
+static void bad_sentinel_bracket(struct df_config_raw *r) { r->redis_sentinels = "[::1:26379"; }
+static void bad_sentinel_unix(struct df_config_raw *r) { r->redis_sentinels = "unix:/tmp/s.sock"; }
+static void bad_sentinel_many(struct df_config_raw *r) {
+    r->redis_sentinels = "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,a:12,a:13,a:14,a:15,a:16,a:17";
+}
+static void bad_master_name(struct df_config_raw *r) {
+    r->redis_sentinels = "a:1";
+    r->redis_master_name = "";
+}
+
+static void test_sentinel_rejects(void **state) {
+    expect_bad("sentinels", bad_sentinel_noport, "dailyfresh-redis-sentinels: '10.0.0.1' is not host:port");
+    expect_bad("sentinels", bad_sentinel_port0, "dailyfresh-redis-sentinels: '10.0.0.2:0' is not host:port");
+    expect_bad("sentinels", bad_sentinel_bigport, "'10.0.0.1:65536' is not host:port");
+    expect_bad("sentinels", bad_sentinel_longport, "'10.0.0.1:0026379' is not host:port");
+    expect_bad("sentinels", bad_sentinel_nohost, "':26379' is not host:port");
+    expect_bad("sentinels", bad_sentinel_empty_item, "dailyfresh-redis-sentinels: '' is not host:port (in 'a:1,,b:2')");
+    expect_bad("sentinels", bad_sentinel_trailing, "dailyfresh-redis-sentinels: '' is not host:port");
+    expect_bad("sentinels", bad_sentinel_space, "'a b:1' is not host:port");
+    expect_bad("sentinels", bad_sentinel_semicolon, "is not host:port");
+    expect_bad("sentinels", bad_sentinel_bracket, "'[::1:26379' is not host:port");
+    expect_bad("sentinels", bad_sentinel_unix, "'unix:/tmp/s.sock' is not host:port");
+    expect_bad("sentinels", bad_sentinel_many, "dailyfresh-redis-sentinels: more than 16 sentinels");
+    expect_bad("master_name", bad_master_name, "dailyfresh-redis-master-name must not be empty");
+}
+
 static void test_config_parse_long(void **state) {
     long v;
     assert_int_equal(config_parse_long("42", 0, 100, &v), 0);
@@ -151,6 +232,9 @@ int main(void) {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_config_parse_long),
+        cmocka_unit_test(test_sentinels_off_by_default),
+        cmocka_unit_test(test_sentinel_list),
+        cmocka_unit_test(test_sentinel_rejects),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
