@@ -168,6 +168,8 @@ static MYSQL *open_first_synced(const struct df_config *cfg, size_t *which, char
             if (m)
                 mysql_close(m);
             host_mark(hs, i, now_ms() + retry_ms);
+            df_log("mysql: %s:%d passed over for %ld s: %s", hs->host[i].name, hs->host[i].port,
+                   cfg->mysql_host_retry_s, why);
             if (used < errlen) {
                 int n = snprintf(err + used, errlen - used, "%s%s:%d %s", used ? "; " : "", hs->host[i].name,
                                  hs->host[i].port, why);
