@@ -341,6 +341,38 @@ static void test_drained_node_skipped(void **state) {
     lab_close(&l);
 }
 
+/* On Galera a transaction can be aborted by another's write while its
+ * client is idle (a replicated write set, or as here a DDL run in total
+ * order): the 1213 then comes at the next statement, COMMIT included. It
+ * is a roll-back, retryable, a 503 that keeps the connection. */
+static void test_deadlock_at_commit_is_rolled_back(void **state) {
+    struct lab l;
+    char hosts[128];
+    hosts_of(hosts, sizeof(hosts), galera_port, 0, 0);
+    lab_open(&l, hosts, "1", 1);
+    galera_admin("CREATE TABLE IF NOT EXISTS dailyfresh.counter (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB");
+    galera_admin("REPLACE INTO dailyfresh.counter VALUES (1, 0)");
+    struct df_req r;
+    struct db_rows rows;
+    req_init(&r, &l.app);
+    assert_int_equal(db_begin(&r), 0);
+    assert_int_equal(db_exec(&r, "UPDATE counter SET n = n + 1 WHERE id = 1", ""), 1);
+    galera_admin("ALTER TABLE dailyfresh.counter COMMENT = 'aborts the open transaction'");
+    assert_int_equal(db_commit(&r), -1);
+    assert_int_equal(db_last_errno(&r), 1213);
+    assert_true(db_retryable(&r));
+    assert_int_equal(r.fail_status, 503);
+    assert_false(r.mysql_broken);
+    req_release(&r);
+    assert_int_equal(pool_open_count(&l.app.mysql), 1); /* kept */
+    req_init(&r, &l.app);
+    assert_int_equal(db_query(&r, &rows, "SELECT n FROM counter WHERE id = 1", ""), 0);
+    assert_int_equal(db_next(&rows), 1);
+    assert_int_equal(db_ll(&rows, 0), 0); /* nothing of it applied */
+    req_release(&r);
+    lab_close(&l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_host_down_next_used),
@@ -348,6 +380,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_desynced_node_skipped_then_used_again, galera_restore),
         cmocka_unit_test_teardown(test_node_not_ready_skipped, galera_restore),
         cmocka_unit_test_teardown(test_drained_node_skipped, galera_restore),
+        cmocka_unit_test(test_deadlock_at_commit_is_rolled_back),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
