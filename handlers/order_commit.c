@@ -476,6 +476,10 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
     if (insert_goods(r, o) < 0)
         goto failed;
     if (db_commit(r) < 0) {
+        /* a deadlock at COMMIT is Galera's certification failure: rolled
+         * back everywhere, so tried again like one at any other statement */
+        if (db_retryable(r))
+            return after_failure(r, o);
         o->commit_unknown = 1;
         return TX_FAILED;
     }

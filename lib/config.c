@@ -146,6 +146,105 @@ static int parse_sentinels(struct df_config *c, char *err, size_t errlen) {
     }
 }
 
+static int bad_host(const char *entry, const char *why, char *err, size_t errlen) {
+    snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' %s", entry, why);
+    return -1;
+}
+
+/* One entry, trimmed: host, host:port, [v6] or [v6]:port. */
+static int parse_mysql_host(struct df_mysql_host *h, const char *entry, long def_port, char *err, size_t errlen) {
+    const char *end = entry + strlen(entry), *host = entry, *host_end, *port = NULL;
+    long p = def_port;
+    if (*entry == '[') {
+        host = entry + 1;
+        host_end = strchr(host, ']');
+        if (!host_end || host_end == host)
+            return bad_host(entry, "has no closing ']' or an empty address", err, errlen);
+        if (host_end[1] == ':')
+            port = host_end + 2;
+        else if (host_end[1])
+            return bad_host(entry, "has something after ']' that is not :port", err, errlen);
+    } else {
+        const char *colon = strchr(entry, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return bad_host(entry, "has more than one ':' (write an IPv6 address as [addr]:port)", err, errlen);
+        host_end = colon ? colon : end;
+        if (colon)
+            port = colon + 1;
+    }
+    if (host_end == host)
+        return bad_host(entry, "has no host", err, errlen);
+    if (port && config_parse_long(port, 1, 65535, &p) < 0)
+        return bad_host(entry, "has a port that is not a number from 1 to 65535", err, errlen);
+    h->name = xmalloc((size_t)(host_end - host) + 1);
+    memcpy(h->name, host, (size_t)(host_end - host));
+    h->name[host_end - host] = '\0';
+    h->port = (int)p;
+    h->skip_until_ms = 0;
+    return 0;
+}
+
+static void free_mysql_hosts(struct df_mysql_hosts *hs) {
+    if (!hs)
+        return;
+    for (size_t i = 0; i < hs->n; i++)
+        free(hs->host[i].name);
+    pthread_mutex_destroy(&hs->mu);
+    free(hs);
+}
+
+/* Comma-separated, spaces around entries allowed; empty: none. */
+static int parse_mysql_hosts(struct df_config *c, char *err, size_t errlen) {
+    char *list = xstrdup(c->mysql_hosts), *save = NULL, *tok;
+    struct df_mysql_hosts *hs = NULL;
+    int rc = -1;
+    const char *s = list;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s) {
+        rc = 0;
+        goto out;
+    }
+    hs = xcalloc(1, sizeof(*hs));
+    pthread_mutex_init(&hs->mu, NULL);
+    size_t len = strlen(list);
+    if (list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,")) {
+        snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' has an empty entry", c->mysql_hosts);
+        goto out;
+    }
+    for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *e = tok + strlen(tok);
+        while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (!*tok) {
+            snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' has an empty entry", c->mysql_hosts);
+            goto out;
+        }
+        if (hs->n == DF_MYSQL_MAX_HOSTS) {
+            snprintf(err, errlen, "dailyfresh-mysql-hosts: more than %d hosts", DF_MYSQL_MAX_HOSTS);
+            goto out;
+        }
+        if (parse_mysql_host(&hs->host[hs->n], tok, c->mysql_port, err, errlen) < 0)
+            goto out;
+        for (size_t i = 0; i < hs->n; i++)
+            if (strcmp(hs->host[i].name, hs->host[hs->n].name) == 0 && hs->host[i].port == hs->host[hs->n].port) {
+                free(hs->host[hs->n].name);
+                snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' is listed twice", tok);
+                goto out;
+            }
+        hs->n++;
+    }
+    c->mysql_host_list = hs;
+    hs = NULL;
+    rc = 0;
+out:
+    free_mysql_hosts(hs);
+    free(list);
+    return rc;
+}
+
 int config_load(struct df_config *c, const struct df_config_raw *raw, int threads, char *err, size_t errlen) {
     memset(c, 0, sizeof(*c));
 #define STR(field, name, def, min, max) load_str(&c->field, raw->field, def)
@@ -158,7 +257,7 @@ int config_load(struct df_config *c, const struct df_config_raw *raw, int thread
 #undef STR
 #undef INT
     if (parse_redis_addr(c, err, errlen) < 0 || parse_sentinels(c, err, errlen) < 0 ||
-        parse_locking(c, err, errlen) < 0)
+        parse_locking(c, err, errlen) < 0 || parse_mysql_hosts(c, err, errlen) < 0)
         goto fail;
     if (!*c->mysql_user || !*c->mysql_database) {
         snprintf(err, errlen, "dailyfresh-mysql-user and dailyfresh-mysql-database must not be empty");
@@ -192,4 +291,6 @@ void config_free(struct df_config *c) {
     free(c->redis_unix);
     c->redis_host = c->redis_unix = NULL;
     free_sentinels(c);
+    free_mysql_hosts(c->mysql_host_list);
+    c->mysql_host_list = NULL;
 }

@@ -8,7 +8,7 @@ PACKAGES=(
     uwsgi-core libcap-dev libpcre3-dev uuid-dev zlib1g-dev
     libhiredis-dev libmariadb-dev libcjson-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev clang
-    redis-server mariadb-server mariadb-client nginx
+    redis-server mariadb-server mariadb-client galera-4 nginx
     python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps nftables iproute2
     nodejs npm chromium fonts-wqy-zenhei

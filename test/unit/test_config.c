@@ -216,6 +216,94 @@ static void test_sentinel_rejects(void **state) {
     expect_bad("master_name", bad_master_name, "dailyfresh-redis-master-name must not be empty");
 }
 
+static void test_mysql_hosts_default(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_null(c.mysql_host_list); /* host, port and socket as before */
+    assert_int_equal(c.mysql_connect_timeout_s, 2);
+    assert_int_equal(c.mysql_host_retry_s, 5);
+    config_free(&c);
+    raw.mysql_hosts = "  ";
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_null(c.mysql_host_list);
+    config_free(&c);
+}
+
+static void test_mysql_hosts_parsed(void **state) {
+    struct df_config_raw raw;
+    struct df_config c;
+    char err[256] = "";
+    memset(&raw, 0, sizeof(raw));
+    raw.mysql_hosts = "db1.internal, 10.0.0.2:3307 ,[fd00::3]:3308,[::1],db5";
+    raw.mysql_port = "3310"; /* the port of an entry without one */
+    raw.mysql_socket = "/run/mysqld/mysqld.sock"; /* not used when hosts are given */
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_non_null(c.mysql_host_list);
+    struct df_mysql_hosts *hs = c.mysql_host_list;
+    assert_int_equal(hs->n, 5);
+    assert_string_equal(hs->host[0].name, "db1.internal");
+    assert_int_equal(hs->host[0].port, 3310);
+    assert_string_equal(hs->host[1].name, "10.0.0.2");
+    assert_int_equal(hs->host[1].port, 3307);
+    assert_string_equal(hs->host[2].name, "fd00::3");
+    assert_int_equal(hs->host[2].port, 3308);
+    assert_string_equal(hs->host[3].name, "::1");
+    assert_int_equal(hs->host[3].port, 3310);
+    assert_string_equal(hs->host[4].name, "db5");
+    assert_int_equal(hs->host[4].port, 3310);
+    for (size_t i = 0; i < hs->n; i++)
+        assert_int_equal(hs->host[i].skip_until_ms, 0);
+    config_free(&c);
+    assert_null(c.mysql_host_list);
+    raw.mysql_hosts = "127.0.0.1:65535";
+    raw.mysql_connect_timeout_s = "1";
+    raw.mysql_host_retry_s = "3600";
+    assert_int_equal(config_load(&c, &raw, 2, err, sizeof(err)), 0);
+    assert_int_equal(c.mysql_host_list->n, 1);
+    assert_int_equal(c.mysql_host_list->host[0].port, 65535);
+    assert_int_equal(c.mysql_connect_timeout_s, 1);
+    assert_int_equal(c.mysql_host_retry_s, 3600);
+    config_free(&c);
+}
+
+static void bad_hosts_empty_entry(struct df_config_raw *r) { r->mysql_hosts = "db1,,db2"; }
+static void bad_hosts_trailing_comma(struct df_config_raw *r) { r->mysql_hosts = "db1,db2,"; }
+static void bad_hosts_blank_entry(struct df_config_raw *r) { r->mysql_hosts = "db1, ,db2"; }
+static void bad_hosts_port(struct df_config_raw *r) { r->mysql_hosts = "db1:3306,db2:0"; }
+static void bad_hosts_port_text(struct df_config_raw *r) { r->mysql_hosts = "db1:mysql"; }
+static void bad_hosts_no_port(struct df_config_raw *r) { r->mysql_hosts = "db1:"; }
+static void bad_hosts_no_host(struct df_config_raw *r) { r->mysql_hosts = ":3306"; }
+static void bad_hosts_v6_bare(struct df_config_raw *r) { r->mysql_hosts = "fd00::3"; }
+static void bad_hosts_v6_open(struct df_config_raw *r) { r->mysql_hosts = "[fd00::3:3306"; }
+static void bad_hosts_v6_after(struct df_config_raw *r) { r->mysql_hosts = "[fd00::3]3306"; }
+static void bad_hosts_twice(struct df_config_raw *r) { r->mysql_hosts = "db1:3306, db2, db1:3306"; }
+static void bad_hosts_too_many(struct df_config_raw *r) {
+    r->mysql_hosts = "h1,h2,h3,h4,h5,h6,h7,h8,h9,h10,h11,h12,h13,h14,h15,h16,h17";
+}
+static void bad_connect_timeout(struct df_config_raw *r) { r->mysql_connect_timeout_s = "0"; }
+static void bad_host_retry(struct df_config_raw *r) { r->mysql_host_retry_s = "3601"; }
+
+static void test_mysql_hosts_rejects(void **state) {
+    expect_bad("mysql_hosts", bad_hosts_empty_entry, "dailyfresh-mysql-hosts: 'db1,,db2' has an empty entry");
+    expect_bad("mysql_hosts", bad_hosts_trailing_comma, "has an empty entry");
+    expect_bad("mysql_hosts", bad_hosts_blank_entry, "has an empty entry");
+    expect_bad("mysql_hosts", bad_hosts_port, "'db2:0' has a port that is not a number from 1 to 65535");
+    expect_bad("mysql_hosts", bad_hosts_port_text, "'db1:mysql' has a port");
+    expect_bad("mysql_hosts", bad_hosts_no_port, "'db1:' has a port");
+    expect_bad("mysql_hosts", bad_hosts_no_host, "':3306' has no host");
+    expect_bad("mysql_hosts", bad_hosts_v6_bare, "write an IPv6 address as [addr]:port");
+    expect_bad("mysql_hosts", bad_hosts_v6_open, "no closing ']'");
+    expect_bad("mysql_hosts", bad_hosts_v6_after, "after ']'");
+    expect_bad("mysql_hosts", bad_hosts_twice, "'db1:3306' is listed twice");
+    expect_bad("mysql_hosts", bad_hosts_too_many, "more than 16 hosts");
+    expect_bad("mysql_connect_timeout", bad_connect_timeout,
+               "dailyfresh-mysql-connect-timeout: '0' is not a whole number from 1 to 600");
+    expect_bad("mysql_host_retry", bad_host_retry, "dailyfresh-mysql-host-retry: '3601' is not a whole number from 1 to 3600");
+}
+
 static void test_config_parse_long(void **state) {
     long v;
     assert_int_equal(config_parse_long("42", 0, 100, &v), 0);
@@ -235,6 +323,9 @@ int main(void) {
         cmocka_unit_test(test_sentinels_off_by_default),
         cmocka_unit_test(test_sentinel_list),
         cmocka_unit_test(test_sentinel_rejects),
+        cmocka_unit_test(test_mysql_hosts_default),
+        cmocka_unit_test(test_mysql_hosts_parsed),
+        cmocka_unit_test(test_mysql_hosts_rejects),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
