@@ -72,41 +72,45 @@ static int parse_redis_addr(struct df_config *c, char *err, size_t errlen) {
     return 0;
 }
 
-/* One "host:port" of a list: [a, end) with the blanks around it left out.
- * An IPv6 host comes as [addr]:port; hiredis wants it bare. */
-static int parse_hostport(const char *a, const char *end, struct df_hostport *hp) {
-    while (a < end && (*a == ' ' || *a == '\t'))
-        a++;
-    while (end > a && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    const char *colon = end;
-    while (colon > a && colon[-1] != ':')
-        colon--;
-    if (colon == a || colon - 1 == a || colon == end || end - colon > 5)
-        return -1;
-    char port_s[6];
-    long port;
-    memcpy(port_s, colon, (size_t)(end - colon));
-    port_s[end - colon] = '\0';
-    if (config_parse_long(port_s, 1, 65535, &port) < 0)
-        return -1;
-    const char *host = a, *host_end = colon - 1;
-    if (*host == '[') {
-        if (host_end - host < 3 || host_end[-1] != ']')
-            return -1;
-        host++;
-        host_end--;
+/* One host[:port] of a list, trimmed: a name or an IPv4 address, or an
+ * IPv6 address in brackets ([addr] or [addr]:port; the host comes out
+ * bare, as hiredis and libmariadb want it). The port is def_port when left
+ * out (0: it may not be). NULL, or why the entry is not one. */
+static const char *host_port(const char *entry, long def_port, char **host_out, int *port_out) {
+    const char *end = entry + strlen(entry), *host = entry, *host_end, *port = NULL;
+    long p = def_port;
+    if (*entry == '[') {
+        host = entry + 1;
+        host_end = strchr(host, ']');
+        if (!host_end || host_end == host)
+            return "has no closing ']' or an empty address";
+        if (host_end[1] == ':')
+            port = host_end + 2;
+        else if (host_end[1])
+            return "has something after ']' that is not :port";
+    } else {
+        const char *colon = strchr(entry, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return "has more than one ':' (write an IPv6 address as [addr]:port)";
+        host_end = colon ? colon : end;
+        if (colon)
+            port = colon + 1;
     }
-    /* a name or an address: letters, digits, '.', '-', '_', ':' (IPv6) */
-    for (const char *p = host; p < host_end; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-              *p == '-' || *p == '_' || *p == ':'))
-            return -1;
-    hp->host = xmalloc((size_t)(host_end - host) + 1);
-    memcpy(hp->host, host, (size_t)(host_end - host));
-    hp->host[host_end - host] = '\0';
-    hp->port = (int)port;
-    return 0;
+    if (host_end == host)
+        return "has no host";
+    for (const char *c = host; c < host_end; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+              *c == '-' || *c == '_' || (*c == ':' && host != entry)))
+            return "has a host that is not a name or an address";
+    if (!port && !def_port)
+        return "has no port";
+    if (port && (strlen(port) > 5 || config_parse_long(port, 1, 65535, &p) < 0))
+        return "has a port that is not a number from 1 to 65535";
+    *host_out = xmalloc((size_t)(host_end - host) + 1);
+    memcpy(*host_out, host, (size_t)(host_end - host));
+    (*host_out)[host_end - host] = '\0';
+    *port_out = (int)p;
+    return NULL;
 }
 
 static void free_sentinels(struct df_config *c) {
@@ -134,9 +138,20 @@ static int parse_sentinels(struct df_config *c, char *err, size_t errlen) {
             snprintf(err, errlen, "dailyfresh-redis-sentinels: more than %d sentinels", DF_MAX_SENTINELS);
             return -1;
         }
-        if (parse_hostport(a, end, &c->sentinels[c->nsentinels]) < 0) {
-            snprintf(err, errlen, "dailyfresh-redis-sentinels: '%.*s' is not host:port (in '%s')", (int)(end - a), a,
-                     list);
+        const char *from = a, *to = end;
+        while (from < to && (*from == ' ' || *from == '\t'))
+            from++;
+        while (to > from && (to[-1] == ' ' || to[-1] == '\t'))
+            to--;
+        char *item = xmalloc((size_t)(to - from) + 1);
+        memcpy(item, from, (size_t)(to - from));
+        item[to - from] = '\0';
+        struct df_hostport *hp = &c->sentinels[c->nsentinels];
+        const char *why = host_port(item, 0, &hp->host, &hp->port);
+        free(item);
+        if (why) {
+            snprintf(err, errlen, "dailyfresh-redis-sentinels: '%.*s' is not host:port (in '%s'): it %s",
+                     (int)(end - a), a, list, why);
             return -1;
         }
         c->nsentinels++;
@@ -144,44 +159,6 @@ static int parse_sentinels(struct df_config *c, char *err, size_t errlen) {
             return 0;
         a = end + 1;
     }
-}
-
-static int bad_host(const char *entry, const char *why, char *err, size_t errlen) {
-    snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' %s", entry, why);
-    return -1;
-}
-
-/* One entry, trimmed: host, host:port, [v6] or [v6]:port. */
-static int parse_mysql_host(struct df_mysql_host *h, const char *entry, long def_port, char *err, size_t errlen) {
-    const char *end = entry + strlen(entry), *host = entry, *host_end, *port = NULL;
-    long p = def_port;
-    if (*entry == '[') {
-        host = entry + 1;
-        host_end = strchr(host, ']');
-        if (!host_end || host_end == host)
-            return bad_host(entry, "has no closing ']' or an empty address", err, errlen);
-        if (host_end[1] == ':')
-            port = host_end + 2;
-        else if (host_end[1])
-            return bad_host(entry, "has something after ']' that is not :port", err, errlen);
-    } else {
-        const char *colon = strchr(entry, ':');
-        if (colon && strchr(colon + 1, ':'))
-            return bad_host(entry, "has more than one ':' (write an IPv6 address as [addr]:port)", err, errlen);
-        host_end = colon ? colon : end;
-        if (colon)
-            port = colon + 1;
-    }
-    if (host_end == host)
-        return bad_host(entry, "has no host", err, errlen);
-    if (port && config_parse_long(port, 1, 65535, &p) < 0)
-        return bad_host(entry, "has a port that is not a number from 1 to 65535", err, errlen);
-    h->name = xmalloc((size_t)(host_end - host) + 1);
-    memcpy(h->name, host, (size_t)(host_end - host));
-    h->name[host_end - host] = '\0';
-    h->port = (int)p;
-    h->skip_until_ms = 0;
-    return 0;
 }
 
 static void free_mysql_hosts(struct df_mysql_hosts *hs) {
@@ -226,8 +203,11 @@ static int parse_mysql_hosts(struct df_config *c, char *err, size_t errlen) {
             snprintf(err, errlen, "dailyfresh-mysql-hosts: more than %d hosts", DF_MYSQL_MAX_HOSTS);
             goto out;
         }
-        if (parse_mysql_host(&hs->host[hs->n], tok, c->mysql_port, err, errlen) < 0)
+        const char *why = host_port(tok, c->mysql_port, &hs->host[hs->n].name, &hs->host[hs->n].port);
+        if (why) {
+            snprintf(err, errlen, "dailyfresh-mysql-hosts: '%s' %s", tok, why);
             goto out;
+        }
         for (size_t i = 0; i < hs->n; i++)
             if (strcmp(hs->host[i].name, hs->host[hs->n].name) == 0 && hs->host[i].port == hs->host[hs->n].port) {
                 free(hs->host[hs->n].name);
