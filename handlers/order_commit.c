@@ -135,25 +135,25 @@ static enum step read_form(struct df_req *r, struct order *o) {
     return STEP_OK;
 }
 
-/* The buyer's df_user row locked, and the address checked in the same
- * statement: answered (res 3) when it is not the user's or deleted. The
- * lock serializes the commits of one user for the caps (insert_order
- * counts under it); the address row stays locked too, so it cannot be
- * deleted before the order naming it commits. */
-static enum step lock_buyer(struct df_req *r, const struct order *o) {
+/* The buyer's df_user row locked, the address checked and the SKU rows
+ * read, one statement: answered (res 3) when the address is not the
+ * user's or is deleted. The lock serializes the commits of one user for
+ * the caps (insert_order counts under it); the address row stays locked
+ * too, so it cannot be deleted before the order naming it commits. The
+ * SKU rows come from a subquery, which FOR UPDATE does not lock: the
+ * latest committed prices, stock and status, as an unlocked read. */
+static enum step lock_buyer(struct df_req *r, struct order *o) {
     struct db_rows rows;
     int rc;
-    if (db_query(r, &rows,
-                 "SELECT a.id FROM df_user u LEFT JOIN df_address a ON a.id = ? AND a.user_id = u.id"
-                 " AND a.is_delete = 0 WHERE u.id = ? FOR UPDATE",
-                 "ii", o->addr_id, o->uid) < 0 ||
+    if (db_query(r, &rows, ORDER_BUYER_LOCK_SQL, "sii", order_lines_ids_json(r, o->lines, o->n), o->addr_id,
+                 o->uid) < 0 ||
         (rc = db_next(&rows)) < 0)
         return STEP_FAILED;
     if (rc == 0 || db_isnull(&rows, 0)) {
         resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
         return STEP_ANSWERED;
     }
-    return STEP_OK;
+    return order_lines_sold_from_json(r, o->lines, o->n, db_isnull(&rows, 1) ? NULL : db_str(&rows, 1));
 }
 
 /* Takes the lines out of the cart into the order's claim, one script; their
@@ -193,12 +193,10 @@ static const char *goods_json(struct df_req *r, const struct order *o) {
     return s;
 }
 
-/* Prices, status and stock of every SKU in one unlocked read (the latest
- * committed values); answers res 4 or 6 for the first SKU that cannot be
- * sold. */
-static enum step read_skus(struct df_req *r, struct order *o) {
-    enum step s = order_lines_read_skus(r, o->lines, o->n);
-    return s != STEP_OK ? s : order_lines_check(r, o->lines, o->n, LINES_SOLD, "order");
+/* Answers res 4 or 6 for the first SKU that cannot be sold, by the rows
+ * lock_buyer read. */
+static enum step check_skus(struct df_req *r, const struct order *o) {
+    return order_lines_check(r, o->lines, o->n, LINES_SOLD, "order");
 }
 
 /* Answered when the total does not fit the column. */
@@ -326,7 +324,7 @@ static enum step take_pessimistic(struct df_req *r, struct order_line *l) {
     return STEP_OK;
 }
 
-/* The first try uses the stock read_skus read. */
+/* The first try uses the stock lock_buyer read. */
 static enum step take_optimistic(struct df_req *r, struct order_line *l) {
     enum step s;
     for (int i = 0; i < OPTIMISTIC_TRIES; i++) {
@@ -457,9 +455,9 @@ static enum tx after_failure(struct df_req *r, struct order *o) {
 }
 
 /* One try of the whole transaction: START TRANSACTION, the key, the
- * buyer's lock with the address, the SKU read, the order row (under the
- * cap), each SKU's stock, the goods rows, COMMIT; the claim goes to Redis
- * between the lock and the read. Every check that can refuse is folded
+ * buyer's lock with the address and the SKU rows, the order row (under
+ * the cap), each SKU's stock, the goods rows, COMMIT; the claim goes to
+ * Redis after the lock. Every check that can refuse is folded
  * into a statement the order needs anyway, so each costs no round trip of
  * its own (docs/orders.md). */
 static enum tx commit_once(struct df_req *r, struct order *o) {
@@ -474,7 +472,7 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
     /* the total compared is the one this try writes: prices read again on
      * a retry are compared again; the caps after the key, so that a repeat
      * of a key that made an order is answered that order even at the cap */
-    if ((s = read_skus(r, o)) != STEP_OK || (s = add_up(r, o)) != STEP_OK ||
+    if ((s = check_skus(r, o)) != STEP_OK || (s = add_up(r, o)) != STEP_OK ||
         (s = check_expected_pay(r, o)) != STEP_OK || (s = insert_order(r, o)) != STEP_OK)
         goto failed;
     for (size_t i = 0; i < o->n; i++)

@@ -16,8 +16,8 @@ from support.orders import buyer, commit, put_cart, skus
 COUNTERS = ("Questions", "Com_stmt_prepare", "Com_stmt_reset", "Com_admin_commands")
 WARM_UP = 6
 COUNTED = 8
-MAX_WITH_KEY = 8
-MAX_WITHOUT_KEY = 7
+MAX_WITH_KEY = 7
+MAX_WITHOUT_KEY = 6
 
 
 def exchanges():
@@ -62,11 +62,11 @@ def fewest_exchanges(with_key):
     return min(counts), counts
 
 
-def test_one_sku_guarded_commit_with_idempotency_key_takes_at_most_8_exchanges():
+def test_one_sku_guarded_commit_with_idempotency_key_takes_at_most_7_exchanges():
     fewest, counts = fewest_exchanges(with_key=True)
     assert fewest <= MAX_WITH_KEY, counts
 
 
-def test_one_sku_guarded_commit_without_key_takes_at_most_7_exchanges():
+def test_one_sku_guarded_commit_without_key_takes_at_most_6_exchanges():
     fewest, counts = fewest_exchanges(with_key=False)
     assert fewest <= MAX_WITHOUT_KEY, counts
