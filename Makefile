@@ -120,7 +120,7 @@ stop:
 unit: $(UNIT_BIN)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit net-delay
 	@scripts/test.sh
 
 bench: deps

@@ -104,13 +104,18 @@ static int release_due(struct delay *d, int64_t now) {
     return 0;
 }
 
-/* poll's timeout until the oldest held packet is due: -1 (none held), or
- * the milliseconds rounded up, so it never wakes before its time. */
-static int wait_ms(const struct delay *d, int64_t now) {
+/* How long until the oldest held packet is due, into *ts (to the
+ * nanosecond: a millisecond poll would add up to 1 ms to every delay);
+ * NULL when none is held (wait for packets only). */
+static const struct timespec *wait_for(const struct delay *d, int64_t now, struct timespec *ts) {
     if (d->len == 0)
-        return -1;
+        return NULL;
     int64_t left = d->ring[d->head].due_ns - now;
-    return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+    if (left < 0)
+        left = 0;
+    ts->tv_sec = (time_t)(left / 1000000000);
+    ts->tv_nsec = (long)(left % 1000000000);
+    return ts;
 }
 
 /* Everything the kernel has queued for us by now, without waiting. */
@@ -147,9 +152,10 @@ static int run(struct nfq_handle *h, struct delay *d) {
     int fd = nfq_fd(h);
     while (!stopping) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int rc = poll(&p, 1, wait_ms(d, now_ns()));
+        struct timespec ts;
+        int rc = ppoll(&p, 1, wait_for(d, now_ns(), &ts), NULL);
         if (rc < 0 && errno != EINTR) {
-            perror("net_delay: poll");
+            perror("net_delay: ppoll");
             return -1;
         }
         if (rc > 0 && read_queued(h, fd) < 0)
