@@ -10,6 +10,8 @@
 #   make test-cluster  fault tests against the lab (test/cluster; root)
 #   make fuzz       build the libFuzzer harnesses (test/fuzz) under build/fuzz
 #                   with clang; scripts/fuzz.sh runs them
+#   make net-delay  build build/net_delay (test/fakes/net_delay.c): holds the
+#                   packets of a netfilter queue for a delay, for latency labs
 #   SANITIZE=1      build with AddressSanitizer + UndefinedBehaviorSanitizer
 
 CC       ?= gcc
@@ -43,7 +45,7 @@ PLUGIN_OBJ  := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
-.PHONY: all deps run stop test unit e2e bench fuzz clean cluster cluster-stop test-cluster FORCE
+.PHONY: all deps run stop test unit e2e bench fuzz net-delay clean cluster cluster-stop test-cluster FORCE
 all: $(PLUGIN)
 
 export SANITIZE
@@ -100,6 +102,13 @@ $(FUZZ_BUILD)/%: test/fuzz/%.c test/fuzz/fuzz_common.h $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itest/fuzz -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
+# Not part of the plugin: a tool of its own, linked with libnetfilter_queue.
+NET_DELAY := $(BUILD)/net_delay
+net-delay: $(NET_DELAY)
+$(NET_DELAY): test/fakes/net_delay.c $(BUILD)/.cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(SAN_LDFLAGS) -lnetfilter_queue -lnfnetlink
+
 deps:
 	@$(DEPS)
 
@@ -115,7 +124,7 @@ stop:
 unit: $(UNIT_BIN)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit net-delay
 	@scripts/test.sh
 
 cluster: deps
@@ -126,7 +135,7 @@ cluster-stop:
 	@scripts/cluster.sh stop
 
 test-cluster: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all net-delay
 	@$(PYTHON) -m pytest -v -s test/cluster $(PYTEST_ARGS)
 
 bench: deps

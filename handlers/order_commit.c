@@ -135,19 +135,25 @@ static enum step read_form(struct df_req *r, struct order *o) {
     return STEP_OK;
 }
 
-/* Answered when the address is not the user's. */
-static enum step check_address(struct df_req *r, const struct order *o) {
+/* The buyer's df_user row locked, the address checked and the SKU rows
+ * read, one statement: answered (res 3) when the address is not the
+ * user's or is deleted. The lock serializes the commits of one user for
+ * the caps (insert_order counts under it); the address row stays locked
+ * too, so it cannot be deleted before the order naming it commits. The
+ * SKU rows come from a subquery, which FOR UPDATE does not lock: the
+ * latest committed prices, stock and status, as an unlocked read. */
+static enum step lock_buyer(struct df_req *r, struct order *o) {
     struct db_rows rows;
     int rc;
-    if (db_query(r, &rows, "SELECT id FROM df_address WHERE id = ? AND user_id = ? AND is_delete = 0", "ii",
-                 o->addr_id, o->uid) < 0 ||
+    if (db_query(r, &rows, ORDER_BUYER_LOCK_SQL, "sii", order_lines_ids_json(r, o->lines, o->n), o->addr_id,
+                 o->uid) < 0 ||
         (rc = db_next(&rows)) < 0)
         return STEP_FAILED;
-    if (rc == 0) {
+    if (rc == 0 || db_isnull(&rows, 0)) {
         resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
         return STEP_ANSWERED;
     }
-    return STEP_OK;
+    return order_lines_sold_from_json(r, o->lines, o->n, db_isnull(&rows, 1) ? NULL : db_str(&rows, 1));
 }
 
 /* Takes the lines out of the cart into the order's claim, one script; their
@@ -187,12 +193,10 @@ static const char *goods_json(struct df_req *r, const struct order *o) {
     return s;
 }
 
-/* Prices, status and stock of every SKU in one unlocked read (the latest
- * committed values); answers res 4 or 6 for the first SKU that cannot be
- * sold. */
-static enum step read_skus(struct df_req *r, struct order *o) {
-    enum step s = order_lines_read_skus(r, o->lines, o->n);
-    return s != STEP_OK ? s : order_lines_check(r, o->lines, o->n, LINES_SOLD, "order");
+/* Answers res 4 or 6 for the first SKU that cannot be sold, by the rows
+ * lock_buyer read. */
+static enum step check_skus(struct df_req *r, const struct order *o) {
+    return order_lines_check(r, o->lines, o->n, LINES_SOLD, "order");
 }
 
 /* Answered when the total does not fit the column. */
@@ -320,7 +324,7 @@ static enum step take_pessimistic(struct df_req *r, struct order_line *l) {
     return STEP_OK;
 }
 
-/* The first try uses the stock read_skus read. */
+/* The first try uses the stock lock_buyer read. */
 static enum step take_optimistic(struct df_req *r, struct order_line *l) {
     enum step s;
     for (int i = 0; i < OPTIMISTIC_TRIES; i++) {
@@ -344,38 +348,6 @@ static enum step (*const take_stock[])(struct df_req *r, struct order_line *l) =
     [LOCK_PESSIMISTIC] = take_pessimistic,
     [LOCK_OPTIMISTIC] = take_optimistic,
 };
-
-/* The caps on a user's orders at status 1, inside the transaction: unpaid
- * online-payment orders (dailyfresh-order-max-unpaid) and unconfirmed
- * cash-on-delivery orders (dailyfresh-order-max-cod), each counted apart,
- * so orders of one kind never lock the buyer out of the other. The user's
- * row is locked first, so two commits of one user count one after the
- * other and cannot both pass at the cap. */
-static enum step check_unpaid(struct df_req *r, const struct order *o) {
-    int cod = o->pay_method == PAY_CASH;
-    long max = cod ? r->app->cfg.order_max_cod : r->app->cfg.order_max_unpaid;
-    struct db_rows rows;
-    int rc;
-    if (max == 0)
-        return STEP_OK;
-    if (db_query(r, &rows, "SELECT id FROM df_user WHERE id = ? FOR UPDATE", "i", o->uid) < 0 ||
-        (rc = db_next(&rows)) < 0)
-        return STEP_FAILED;
-    if (db_query(r, &rows,
-                 "SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = ? AND (pay_method = ?) = ?",
-                 "iiii", o->uid, (long long)ORDER_UNPAID, (long long)PAY_CASH, (long long)cod) < 0 ||
-        (rc = db_next(&rows)) < 0)
-        return STEP_FAILED;
-    if (rc == 0) {
-        req_fail(r, 500, "order", "COUNT(*) returned no row");
-        return STEP_FAILED;
-    }
-    if (db_ll(&rows, 0) < max)
-        return STEP_OK;
-    cJSON_AddNumberToObject(resp_res_reason(r, 7, ORDER_FAILED_MSG, cod ? "too_many_cod" : "too_many_unpaid"),
-                            cod ? "max_cod" : "max_unpaid", (double)max);
-    return STEP_ANSWERED;
-}
 
 /* Another order id, the claim (when there is one yet) moved to it. */
 static int new_id(struct df_req *r, struct order *o) {
@@ -402,17 +374,46 @@ static int insert_key(struct df_req *r, const struct order *o) {
     return n < 0 ? -1 : 0;
 }
 
-static int insert_order(struct df_req *r, const struct order *o) {
+/* The order's row, written only under the cap on the user's orders at
+ * status 1 of its kind: unpaid online-payment orders
+ * (dailyfresh-order-max-unpaid) and unconfirmed cash-on-delivery orders
+ * (dailyfresh-order-max-cod), each counted apart, so orders of one kind
+ * never lock the buyer out of the other. The count is a subquery of the
+ * insert, which at READ COMMITTED reads the latest committed orders; the
+ * user's row is locked (lock_buyer), so two commits of one user count one
+ * after the other and cannot both pass at the cap. Answered (res 7) when
+ * the cap is reached. */
+static enum step insert_order(struct df_req *r, const struct order *o) {
     char total[MONEY_STR_MAX], transit[MONEY_STR_MAX];
+    int cod = o->pay_method == PAY_CASH;
+    long max = cod ? r->app->cfg.order_max_cod : r->app->cfg.order_max_unpaid;
+    long long n;
     money_format(o->total_price, total);
     money_format(ORDER_TRANSIT_CENTS, transit);
-    long long n = db_exec(r,
-                          "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
-                          " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
-                          " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ?)",
-                          "siissiii", o->order_id, o->pay_method, o->total_count, total, transit,
-                          (long long)ORDER_UNPAID, o->addr_id, o->uid);
-    return n < 0 ? -1 : 0;
+    if (max == 0)
+        n = db_exec(r,
+                    "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
+                    " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
+                    " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ?)",
+                    "siissiii", o->order_id, o->pay_method, o->total_count, total, transit,
+                    (long long)ORDER_UNPAID, o->addr_id, o->uid);
+    else
+        n = db_exec(r,
+                    "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
+                    " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
+                    " SELECT NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ? FROM DUAL"
+                    " WHERE (SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = ?"
+                    " AND (pay_method = ?) = ?) < ?",
+                    "siissiiiiiiii", o->order_id, o->pay_method, o->total_count, total, transit,
+                    (long long)ORDER_UNPAID, o->addr_id, o->uid, o->uid, (long long)ORDER_UNPAID,
+                    (long long)PAY_CASH, (long long)cod, (long long)max);
+    if (n < 0)
+        return STEP_FAILED;
+    if (n == 1)
+        return STEP_OK;
+    cJSON_AddNumberToObject(resp_res_reason(r, 7, ORDER_FAILED_MSG, cod ? "too_many_cod" : "too_many_unpaid"),
+                            cod ? "max_cod" : "max_unpaid", (double)max);
+    return STEP_ANSWERED;
 }
 
 /* One df_order_goods row a line, one statement. */
@@ -453,21 +454,26 @@ static enum tx after_failure(struct df_req *r, struct order *o) {
     return new_id(r, o) < 0 ? TX_FAILED : TX_RETRY;
 }
 
-/* One try of the whole transaction. */
+/* One try of the whole transaction: START TRANSACTION, the key, the
+ * buyer's lock with the address and the SKU rows, the order row (under
+ * the cap), each SKU's stock, the goods rows, COMMIT; the claim goes to
+ * Redis after the lock. Every check that can refuse is folded
+ * into a statement the order needs anyway, so each costs no round trip of
+ * its own (docs/orders.md). */
 static enum tx commit_once(struct df_req *r, struct order *o) {
     enum step s = STEP_FAILED;
     if (db_begin(r) < 0)
         return TX_FAILED;
-    if (insert_key(r, o) < 0 || (!o->claimed && (s = claim_lines(r, o)) != STEP_OK))
+    /* the address before the claim, so that a bad one is answered before
+     * a line missing from the cart, as the form's fields come */
+    if (insert_key(r, o) < 0 || (s = lock_buyer(r, o)) != STEP_OK ||
+        (!o->claimed && (s = claim_lines(r, o)) != STEP_OK))
         goto failed;
     /* the total compared is the one this try writes: prices read again on
      * a retry are compared again; the caps after the key, so that a repeat
      * of a key that made an order is answered that order even at the cap */
-    if ((s = read_skus(r, o)) != STEP_OK || (s = add_up(r, o)) != STEP_OK ||
-        (s = check_expected_pay(r, o)) != STEP_OK || (s = check_unpaid(r, o)) != STEP_OK)
-        goto failed;
-    s = STEP_FAILED;
-    if (insert_order(r, o) < 0)
+    if ((s = check_skus(r, o)) != STEP_OK || (s = add_up(r, o)) != STEP_OK ||
+        (s = check_expected_pay(r, o)) != STEP_OK || (s = insert_order(r, o)) != STEP_OK)
         goto failed;
     for (size_t i = 0; i < o->n; i++)
         if ((s = take_stock[r->app->cfg.locking](r, &o->lines[i])) != STEP_OK)
@@ -476,6 +482,10 @@ static enum tx commit_once(struct df_req *r, struct order *o) {
     if (insert_goods(r, o) < 0)
         goto failed;
     if (db_commit(r) < 0) {
+        /* a deadlock at COMMIT is Galera's certification failure: rolled
+         * back everywhere, so tried again like one at any other statement */
+        if (db_retryable(r))
+            return after_failure(r, o);
         o->commit_unknown = 1;
         return TX_FAILED;
     }
@@ -507,13 +517,10 @@ static void settle_claim(struct df_req *r, const struct order *o, int committed)
            committed ? "dropped" : "given back");
 }
 
-/* The address checked, an order id, then the transaction until it is
- * done, answered or failed (res 7 busy after TX_TRIES deadlocks). */
+/* An order id, then the transaction until it is done, answered or failed
+ * (res 7 busy after TX_TRIES deadlocks). */
 static enum tx place(struct df_req *r, struct order *o) {
-    enum step s = check_address(r, o);
     enum tx t = TX_RETRY;
-    if (s != STEP_OK)
-        return tx_of(s);
     if (new_order_id(r, o) < 0)
         return TX_FAILED;
     for (int i = 0; i < TX_TRIES && t == TX_RETRY; i++)

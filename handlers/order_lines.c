@@ -89,6 +89,52 @@ enum step order_lines_read_skus(struct df_req *r, struct order_line *l, size_t n
     return rc < 0 ? STEP_FAILED : STEP_OK;
 }
 
+const char *order_lines_ids_json(struct df_req *r, const struct order_line *l, size_t n) {
+    long long *ids = arena_alloc(&r->arena, sizeof(long long) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = l[i].sku;
+    return json_ids(&r->arena, ids, n);
+}
+
+/* One [ord, "price", stock, status] into its line; -1 when it is not that. */
+static int sold_row(struct df_req *r, struct order_line *l, size_t n, const cJSON *row) {
+    const cJSON *ord = cJSON_GetArrayItem(row, 0), *price = cJSON_GetArrayItem(row, 1),
+                *stock = cJSON_GetArrayItem(row, 2), *status = cJSON_GetArrayItem(row, 3);
+    if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != 4 || !cJSON_IsNumber(ord) || !cJSON_IsString(price) ||
+        !cJSON_IsNumber(stock) || !cJSON_IsNumber(status) || ord->valuedouble < 1 || ord->valuedouble > (double)n)
+        return -1;
+    struct order_line *it = &l[(size_t)ord->valuedouble - 1];
+    it->found = 1;
+    it->price_text = arena_strdup(&r->arena, price->valuestring);
+    it->price_ok = money_parse(it->price_text, &it->price) == 0;
+    it->name = it->unite = it->image = "";
+    it->stock = (long long)stock->valuedouble;
+    it->status = (long long)status->valuedouble;
+    return 0;
+}
+
+enum step order_lines_sold_from_json(struct df_req *r, struct order_line *l, size_t n, const char *json) {
+    enum step s = STEP_FAILED;
+    cJSON *rows = NULL, *row;
+    for (size_t i = 0; i < n; i++)
+        l[i].found = 0; /* a retried commit reads again */
+    if (!json)
+        return STEP_OK;
+    rows = cJSON_Parse(json);
+    if (!cJSON_IsArray(rows))
+        goto out;
+    cJSON_ArrayForEach(row, rows) {
+        if (sold_row(r, l, n, row) < 0)
+            goto out;
+    }
+    s = STEP_OK;
+out:
+    if (s != STEP_OK)
+        req_fail(r, 500, "order", "SKU rows: unexpected JSON");
+    cJSON_Delete(rows);
+    return s;
+}
+
 enum step order_lines_check(struct df_req *r, const struct order_line *l, size_t n, enum order_lines_rules rules,
                             const char *what) {
     for (size_t i = 0; i < n; i++) {

@@ -57,6 +57,32 @@ enum step order_lines_cart_counts(struct df_req *r, long long uid, struct order_
  * or STEP_FAILED (recorded). */
 enum step order_lines_read_skus(struct df_req *r, struct order_line *l, size_t n);
 
+/* What the commit reads of the lines' SKU rows (price, stock, status) as
+ * one JSON text, [[ord, "price", stock, status], ...] (NULL: no row): a
+ * scalar subquery, so that the statement around it can lock rows of its
+ * own (FOR UPDATE) while these are read with no lock. Its one parameter
+ * is order_lines_ids_json's. */
+#define ORDER_LINES_SOLD_JSON_SQL                                                                                   \
+    "(SELECT JSON_ARRAYAGG(JSON_ARRAY(j.ord, CAST(s.price AS CHAR), s.stock, s.status))"                            \
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, id BIGINT PATH '$')) AS j"                             \
+    " JOIN df_goods_sku s ON s.id = j.id)"
+
+/* The commit's first read (handlers/order_commit.c: lock_buyer): the
+ * buyer's df_user row locked, the address (NULL: not the user's, or
+ * deleted; its row locked too) and the SKU rows, unlocked. Parameters: the
+ * ids (order_lines_ids_json), the address id, the user id. */
+#define ORDER_BUYER_LOCK_SQL                                                                                        \
+    "SELECT a.id, " ORDER_LINES_SOLD_JSON_SQL " FROM df_user u LEFT JOIN df_address a ON a.id = ?"                 \
+    " AND a.user_id = u.id AND a.is_delete = 0 WHERE u.id = ? FOR UPDATE"
+
+/* The lines' SKU ids as a JSON array, in the arena. */
+const char *order_lines_ids_json(struct df_req *r, const struct order_line *l, size_t n);
+
+/* The lines' SKU rows from ORDER_LINES_SOLD_JSON_SQL's text (NULL: none
+ * of them exists); name, unite and image are left empty. STEP_OK or
+ * STEP_FAILED (recorded). */
+enum step order_lines_sold_from_json(struct df_req *r, struct order_line *l, size_t n, const char *json);
+
 /* The first line, in their order, that cannot be ordered under rules,
  * refused (STEP_ANSWERED); each is checked for: unknown, offline, not in
  * the cart, a readable price (else a 500 of what: STEP_FAILED), and with

@@ -2,7 +2,30 @@
 #ifndef DF_CONFIG_H
 #define DF_CONFIG_H
 
+#include <pthread.h>
 #include <stddef.h>
+
+#define DF_MAX_SENTINELS 16
+
+struct df_hostport {
+    char *host;
+    int port;
+};
+
+#define DF_MYSQL_MAX_HOSTS 16
+
+/* dailyfresh-mysql-hosts parsed. Each worker's copy (after fork) also
+ * holds that worker's memory of failed nodes, locked: lib/db.c. */
+struct df_mysql_host {
+    char *name; /* an IPv6 address without its brackets */
+    int port;
+    long long skip_until_ms; /* CLOCK_MONOTONIC; 0: not failed */
+};
+struct df_mysql_hosts {
+    pthread_mutex_t mu;
+    size_t n;
+    struct df_mysql_host host[DF_MYSQL_MAX_HOSTS];
+};
 
 #define STR char *
 #define INT long
@@ -14,6 +37,11 @@ struct df_config {
     char *redis_host;
     int redis_port;
     char *redis_unix;
+    /* derived from redis_sentinels: nsentinels == 0 when off */
+    struct df_hostport *sentinels;
+    size_t nsentinels;
+    /* derived from mysql_hosts; NULL when it is empty */
+    struct df_mysql_hosts *mysql_host_list;
     int threads; /* threads per worker, from uWSGI */
     int locking; /* enum order_locking, from order_locking */
 };

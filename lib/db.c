@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "log.h"
@@ -22,18 +24,30 @@ struct db_conn {
     int ncache;
     int last_errno;
     unsigned long long last_insert_id;
+    struct df_mysql_hosts *hosts; /* the node list it was opened from, or NULL */
+    size_t host;                  /* its index in hosts */
 };
 
-static void *mysql_open(void *cfgp, char *err, size_t errlen) {
-    const struct df_config *cfg = cfgp;
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static MYSQL *connect_to(const struct df_config *cfg, const char *host, unsigned int port, const char *sock, char *err,
+                         size_t errlen) {
     unsigned int timeout = (unsigned int)cfg->mysql_timeout_s;
+    /* the client library counts the connect timeout in whole seconds */
+    unsigned int connect_timeout = (unsigned int)cfg->mysql_connect_timeout_s;
+    if (connect_timeout == 0 || connect_timeout > timeout)
+        connect_timeout = timeout;
     my_bool off = 0;
     MYSQL *m = mysql_init(NULL);
     if (!m) {
         snprintf(err, errlen, "mysql_init failed");
         return NULL;
     }
-    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
     mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
     mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off); /* a silent reconnect would lose a transaction */
@@ -46,15 +60,141 @@ static void *mysql_open(void *cfgp, char *err, size_t errlen) {
         snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %ld", cfg->mysql_lock_wait_s);
         mysql_optionsv(m, MYSQL_INIT_COMMAND, lock_wait);
     }
-    const char *sock = cfg->mysql_socket[0] ? cfg->mysql_socket : NULL;
-    if (!mysql_real_connect(m, sock ? "localhost" : cfg->mysql_host, cfg->mysql_user, cfg->mysql_password,
-                            cfg->mysql_database, sock ? 0 : (unsigned int)cfg->mysql_port, sock, 0)) {
+    if (!mysql_real_connect(m, sock ? "localhost" : host, cfg->mysql_user, cfg->mysql_password, cfg->mysql_database,
+                            sock ? 0 : port, sock, 0)) {
         snprintf(err, errlen, "connect: %s", mysql_error(m));
         mysql_close(m);
         return NULL;
     }
+    return m;
+}
+
+/* A Galera node completes the handshake before it is Synced, and a
+ * desynced or draining one still answers: only wsrep_ready ON,
+ * wsrep_local_state 4 (Synced) and no wsrep_reject_queries make a node
+ * one to write on. A server without Galera has no wsrep_local_state and
+ * counts as synced. information_schema still answers on a node that
+ * refuses other queries (1047). 1 synced, 0 not (why says so). */
+static int node_synced(MYSQL *m, char *why, size_t whylen) {
+    static const char sql[] =
+        "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+        " WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE')"
+        " UNION ALL SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES"
+        " WHERE VARIABLE_NAME = 'WSREP_REJECT_QUERIES'";
+    char ready[16] = "", state[16] = "", reject[16] = "";
+    if (mysql_real_query(m, sql, sizeof(sql) - 1) != 0) {
+        snprintf(why, whylen, "state check: %u %s", mysql_errno(m), mysql_error(m));
+        return 0;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) {
+        snprintf(why, whylen, "state check: %u %s", mysql_errno(m), mysql_error(m));
+        return 0;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1])
+            continue;
+        char *dst = strcasecmp(row[0], "WSREP_READY") == 0         ? ready
+                    : strcasecmp(row[0], "WSREP_LOCAL_STATE") == 0 ? state
+                                                                   : reject;
+        snprintf(dst, sizeof(ready), "%s", row[1]);
+    }
+    mysql_free_result(res);
+    if (!state[0])
+        return 1; /* no Galera provider loaded */
+    if (strcmp(ready, "ON") == 0 && strcmp(state, "4") == 0 && (!reject[0] || strcmp(reject, "NONE") == 0))
+        return 1;
+    snprintf(why, whylen, "not synced (wsrep_ready %s, wsrep_local_state %s, wsrep_reject_queries %s)", ready, state,
+             reject[0] ? reject : "-");
+    return 0;
+}
+
+/* Whether this worker tries host i now. A failed host is skipped until
+ * its time is up; then the first thread to see that probes it and the
+ * others keep skipping it meanwhile. */
+static int host_due(struct df_mysql_hosts *hs, size_t i, long long now, long long retry_ms) {
+    int due = 1;
+    pthread_mutex_lock(&hs->mu);
+    long long until = hs->host[i].skip_until_ms;
+    if (until > now)
+        due = 0;
+    else if (until)
+        hs->host[i].skip_until_ms = now + retry_ms;
+    pthread_mutex_unlock(&hs->mu);
+    return due;
+}
+
+static void host_mark(struct df_mysql_hosts *hs, size_t i, long long until) {
+    pthread_mutex_lock(&hs->mu);
+    hs->host[i].skip_until_ms = until;
+    pthread_mutex_unlock(&hs->mu);
+}
+
+/* Whether a host before host i is due again: a connection to host i is
+ * then not kept, so that its replacement tries the preferred node. */
+static int earlier_host_due(struct df_mysql_hosts *hs, size_t i) {
+    long long now = now_ms();
+    int due = 0;
+    pthread_mutex_lock(&hs->mu);
+    for (size_t j = 0; j < i && !due; j++)
+        due = hs->host[j].skip_until_ms <= now;
+    pthread_mutex_unlock(&hs->mu);
+    return due;
+}
+
+/* The first host of the list that is up and synced: every worker of
+ * every instance prefers the same node, so all of them write on one
+ * (Galera's locks are per node). Hosts this worker saw fail recently are
+ * skipped, unless every other one fails too. */
+static MYSQL *open_first_synced(const struct df_config *cfg, size_t *which, char *err, size_t errlen) {
+    struct df_mysql_hosts *hs = cfg->mysql_host_list;
+    long long retry_ms = cfg->mysql_host_retry_s * 1000;
+    int tried[DF_MYSQL_MAX_HOSTS] = {0};
+    size_t used = 0;
+    err[0] = '\0';
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < hs->n; i++) {
+            if (tried[i] || (pass == 0 && !host_due(hs, i, now_ms(), retry_ms)))
+                continue;
+            tried[i] = 1;
+            char why[256];
+            MYSQL *m = connect_to(cfg, hs->host[i].name, (unsigned int)hs->host[i].port, NULL, why, sizeof(why));
+            if (m && node_synced(m, why, sizeof(why))) {
+                host_mark(hs, i, 0);
+                *which = i;
+                return m;
+            }
+            if (m)
+                mysql_close(m);
+            host_mark(hs, i, now_ms() + retry_ms);
+            df_log("mysql: %s:%d passed over for %ld s: %s", hs->host[i].name, hs->host[i].port,
+                   cfg->mysql_host_retry_s, why);
+            if (used < errlen) {
+                int n = snprintf(err + used, errlen - used, "%s%s:%d %s", used ? "; " : "", hs->host[i].name,
+                                 hs->host[i].port, why);
+                used += n > 0 ? (size_t)n : 0;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void *mysql_open(void *cfgp, char *err, size_t errlen) {
+    const struct df_config *cfg = cfgp;
+    size_t host = 0;
+    MYSQL *m;
+    if (cfg->mysql_host_list)
+        m = open_first_synced(cfg, &host, err, errlen);
+    else
+        m = connect_to(cfg, cfg->mysql_host, (unsigned int)cfg->mysql_port,
+                       cfg->mysql_socket[0] ? cfg->mysql_socket : NULL, err, errlen);
+    if (!m)
+        return NULL;
     struct db_conn *c = xcalloc(1, sizeof(*c));
     c->m = m;
+    c->hosts = cfg->mysql_host_list;
+    c->host = host;
     return c;
 }
 
@@ -73,6 +213,10 @@ static void mysql_conn_close(void *conn) {
 static int mysql_reset(void *conn) {
     struct db_conn *c = conn;
     unsigned int status = 0;
+    /* on a fallback node: given up once the preferred one may be back, so
+     * that the writers gather on one node again */
+    if (c->hosts && c->host > 0 && earlier_host_due(c->hosts, c->host))
+        return -1;
     for (int i = 0; i < c->ncache; i++)
         mysql_stmt_free_result(c->cache[i].st);
     if (mariadb_get_infov(c->m, MARIADB_CONNECTION_SERVER_STATUS, &status) != 0)
@@ -106,13 +250,21 @@ static int lost_connection(unsigned int e) {
            e == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */;
 }
 
+/* A Galera node that cannot serve now: not ready (not in the primary
+ * component, 1047 "WSREP has not yet prepared node for application use"),
+ * drained (wsrep_reject_queries), or unable to replicate a commit. The
+ * next connection must go to another node. */
+static int node_refused(unsigned int e) {
+    return e == ER_UNKNOWN_COM_ERROR || e == ER_ERROR_DURING_COMMIT;
+}
+
 static int retryable(unsigned int e) {
     return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
 }
 
 static void failed(struct df_req *r, struct db_conn *c, unsigned int e, const char *msg, const char *sql) {
     c->last_errno = (int)e;
-    if (lost_connection(e)) {
+    if (lost_connection(e) || node_refused(e)) {
         r->mysql_broken = 1;
         req_fail(r, 503, "mysql", msg);
     } else if (retryable(e)) {

@@ -16,8 +16,8 @@
  *
  * Parameter formats, one char per '?': 'i' long long, 's' const char *
  * (NULL binds SQL NULL). Column values are valid until the next db_next. A
- * failure records 503 (connection lost: the connection is dropped, not
- * pooled) or 500, like the Redis helpers; db_last_errno() keeps the
+ * failure records 503 (connection lost, or a Galera node that refuses
+ * to serve: the connection is dropped, not pooled) or 500, like the Redis helpers; db_last_errno() keeps the
  * server's error number, which db_retryable() and db_duplicate() sort for
  * handlers that expect one (a deadlock to retry, a duplicate key). */
 #ifndef DF_DB_H

@@ -1,7 +1,12 @@
 /* Redis for handlers: the request takes one pooled connection on first use
  * and keeps it until it ends. Replies belong to the request (freed with it).
  * A connection-level failure records 503 and marks the connection broken so
- * the pool drops it; an error reply records 500. */
+ * the pool drops it; an error reply records 500, or 503 when it says the
+ * server cannot serve now (rds_reply_failed).
+ *
+ * A new connection goes to dailyfresh-redis, or with
+ * dailyfresh-redis-sentinels to the master the sentinels name, once ROLE
+ * has confirmed that it is one; the open fails (503) when none does. */
 #ifndef DF_RDS_H
 #define DF_RDS_H
 
@@ -25,7 +30,9 @@ redisContext *rds_conn(struct df_req *r);
 redisReply *rds_cmd(struct df_req *r, const char *fmt, ...);
 redisReply *rds_cmdargv(struct df_req *r, int argc, const char **argv, const size_t *argvlen);
 /* Pipelining: append commands, then read each reply in order. rds_reply
- * returns error replies as they are; NULL only when the connection failed. */
+ * returns error replies as they are (one that says the server cannot serve
+ * now marks the connection broken all the same); NULL only when the
+ * connection failed. */
 int rds_append(struct df_req *r, const char *fmt, ...);
 redisReply *rds_reply(struct df_req *r);
 

@@ -138,7 +138,10 @@ static int df_init(void) {
         exit(1);
     }
     uwsgi_log("dailyfresh: redis %s, mysql %s/%s, pools %ld+%ld per worker\n", app.cfg.redis,
-              app.cfg.mysql_socket[0] ? app.cfg.mysql_socket : app.cfg.mysql_host, app.cfg.mysql_database,
+              app.cfg.mysql_host_list ? app.cfg.mysql_hosts
+              : app.cfg.mysql_socket[0] ? app.cfg.mysql_socket
+                                        : app.cfg.mysql_host,
+              app.cfg.mysql_database,
               app.cfg.redis_pool, app.cfg.mysql_pool);
     return 0;
 }

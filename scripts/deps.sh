@@ -8,10 +8,11 @@ PACKAGES=(
     uwsgi-core libcap-dev libpcre3-dev uuid-dev zlib1g-dev
     libhiredis-dev libmariadb-dev libcjson-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev clang
-    redis-server mariadb-server mariadb-client nginx
+    redis-server mariadb-server mariadb-client galera-4 nginx
     python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps nftables iproute2
-    galera-4 rsync
+    rsync
+    libnetfilter-queue-dev iptables
     nodejs npm chromium fonts-wqy-zenhei
 )
 

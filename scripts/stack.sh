@@ -47,6 +47,11 @@
 #                   then DF_ALIPAY_APP_ID, DF_ALIPAY_APP_PRIVATE_KEY (PEM file),
 #                   DF_ALIPAY_PUBLIC_KEY (PEM file or bare base64),
 #                   DF_ALIPAY_NOTIFY_URL and DF_ALIPAY_RETURN_URL are required
+#   DF_MYSQL_PORT   MariaDB also listens on 127.0.0.1 at this port and the
+#                   instances reach it there, over TCP, instead of through its
+#                   socket (default: unset, no networking), e.g. to measure
+#                   round trips over a link with latency (bench/round_trips.sh);
+#                   the root tools keep using the socket
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,6 +81,7 @@ APP_USER=${DF_APP_USER:-dailyfresh}
 WEB_USER=${DF_NGINX_USER:-www-data}
 BUILD=${DF_BUILD:-$ROOT/build}
 ALIPAY_PORT=${DF_ALIPAY_PORT:-8090}
+MYSQL_PORT=${DF_MYSQL_PORT:-}
 CONN_PER_ADDR=${DF_CONN_PER_ADDR:-512}
 PY=${DF_PYTHON:-/usr/bin/python3}
 mkdir -p "$VAR"
@@ -255,6 +261,13 @@ start_mysql() {
     # mariadbd started as root becomes mysql before it opens anything
     [ $AS_ROOT = 1 ] && user_opt="user = mysql"
     own_file mysql "$LOG/mysqld.log"
+    local net="skip-networking"
+    if [ -n "$MYSQL_PORT" ]; then
+        [[ "$MYSQL_PORT" =~ ^[0-9]{1,5}$ ]] && [ "$MYSQL_PORT" -ge 1 ] && [ "$MYSQL_PORT" -le 65535 ] ||
+            die "DF_MYSQL_PORT: '$MYSQL_PORT' is not a port"
+        port_busy "$MYSQL_PORT" && die "port $MYSQL_PORT is taken by another program: choose another DF_MYSQL_PORT"
+        net=$(printf 'bind-address = 127.0.0.1\nport = %s' "$MYSQL_PORT")
+    fi
     cat > "$VAR/my.cnf" <<CONF
 [mysqld]
 $user_opt
@@ -262,7 +275,7 @@ datadir = $VAR/mysql
 socket = $MYSQL_SOCK
 pid-file = $MYSQL_RUN/mysqld.pid
 log-error = $LOG/mysqld.log
-skip-networking
+$net
 transaction-isolation = READ-COMMITTED
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
@@ -342,6 +355,11 @@ uwsgi_user_args() {
     fi
 }
 
+# With DF_MYSQL_PORT the instances reach MariaDB over TCP on loopback.
+MYSQL_ARGS=()
+[ -n "$MYSQL_PORT" ] && MYSQL_ARGS=(--dailyfresh-mysql-socket "" --dailyfresh-mysql-host 127.0.0.1
+    --dailyfresh-mysql-port "$MYSQL_PORT")
+
 start_uwsgi() {
     local port
     dirs
@@ -363,7 +381,7 @@ start_uwsgi() {
         DF_VAR="$VAR" DF_PORT="$port" DF_SOCKET="$(uwsgi_socket "$port")" DF_USER="$APP_USER" \
             DF_SOCKET_GROUP="$(id -gn "$WEB_USER" 2>/dev/null || id -gn)" "${SAN_ENV[@]}" \
             uwsgi --plugins-dir "$BUILD" --ini "$ROOT/uwsgi.ini" "${UWSGI_USER_ARGS[@]}" \
-            "${ALIPAY_ARGS[@]}" ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
+            "${ALIPAY_ARGS[@]}" "${MYSQL_ARGS[@]}" ${DF_UWSGI_ARGS:-} || die "uwsgi on $port did not start" "$LOG/uwsgi-$port.log"
         [[ " ${STARTED[*]} " = *" uwsgi "* ]] || STARTED+=(uwsgi)
     done
     # uwsgi daemonizes before it binds: see that each master lives and listens

@@ -65,6 +65,8 @@ export DF_LIMIT_LOGIN_RATE=100000r/s DF_LIMIT_REGISTER_RATE=100000r/s DF_LIMIT_C
 # the private stack pays at its own local Alipay gateway, never at a real one
 unset DF_ALIPAY_GATEWAY DF_ALIPAY_APP_ID DF_ALIPAY_APP_PRIVATE_KEY DF_ALIPAY_PUBLIC_KEY DF_ALIPAY_NOTIFY_URL \
     DF_ALIPAY_RETURN_URL
+# and uses its own Redis, never one (or the sentinels) the shell points at
+unset DF_REDIS DF_REDIS_SENTINELS DF_REDIS_MASTER_NAME
 
 cleanup() {
     if [ "${DF_TEST_KEEP:-0}" = 1 ]; then

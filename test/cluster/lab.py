@@ -126,8 +126,6 @@ class Lab:
                 if not self.alive(host, kind):
                     self.restart(host, kind)
         self.wait(lambda: self.redis_replicas_online() == 2, 30, "Redis: a master with 2 online replicas")
-        if not self.follows_sentinel() and self.redis_master_host() != "data1":
-            self.redis_master_back_to("data1")
         # replicas online are not yet good ones (min-replicas-to-write) until the master has counted them
         self.wait(lambda: self.redis(self.redis_master_host(), "SET", "dfl_restored", "1") == "OK", 15,
                   "the Redis master taking writes")
@@ -181,36 +179,6 @@ class Lab:
             if self.alive(host, "redis") and self.redis_role(host) == "master":
                 return host
         return None
-
-    @staticmethod
-    def follows_sentinel():
-        with open(os.path.join(ROOT, "uwsgi.ini")) as f:
-            return "DF_REDIS_SENTINELS" in f.read()
-
-    def redis_master_back_to(self, host):
-        """A failover by Sentinel to this host's replica (the instances that
-        do not follow Sentinel know only the first master): the other
-        replicas may not be chosen meanwhile."""
-        others = [h for h in self.hosts_with("redis") if h != host and h != self.redis_master_host()]
-        for h in others:
-            self.redis(h, "CONFIG", "SET", "replica-priority", "0")
-        try:
-            self.wait(lambda: self.redis_replicas_online() == 2, 30, "Redis replicas online before a failover")
-            sentinel = self.hosts_with("sentinel")[0]
-
-            def failed_over():
-                if self.redis_master_host() == host and self.sentinel_master() == self.addr(host):
-                    return self.redis_replicas_online() == 2
-                # refused (INPROG, or within twice failover-timeout of the last one): asked again
-                run(["ip", "netns", "exec", self.ns(sentinel), "redis-cli", "-h", self.addr(sentinel), "-p",
-                     str(self.service(sentinel, "sentinel")["port"]), "SENTINEL", "FAILOVER", self.master_name],
-                    timeout=10)
-                time.sleep(1)
-                return False
-            self.wait(failed_over, 60, f"the Redis master back on {host}")
-        finally:
-            for h in others:
-                self.redis(h, "CONFIG", "SET", "replica-priority", "100")
 
     def redis_replicas_online(self):
         host = self.redis_master_host()

@@ -1,34 +1,20 @@
 """Faults under load: a steady, bounded load of cart adds and order commits
 from the client host while one piece of the lab is killed, cut off or
 slowed, then what the buyers saw and what the servers hold. Each test
-prints its figures and leaves the lab whole (the restored fixture).
-
-The instances follow Sentinel and several database hosts through
-uwsgi.ini's DF_REDIS_SENTINELS / DF_MYSQL_HOSTS; the faults that need an
-instance to move to another server (a killed Redis master, a killed
-Galera writer, a cut-off master's successor) run only where uwsgi.ini has
-them."""
+prints its figures and leaves the lab whole (the restored fixture). The
+instances follow Sentinel (DF_REDIS_SENTINELS) and the Galera nodes
+(DF_MYSQL_HOSTS), as scripts/cluster.sh starts them."""
 import os
 import shutil
 import subprocess
 import time
 
-import pytest
-
 from lab import ROOT, run
 
-with open(os.path.join(ROOT, "uwsgi.ini")) as _f:
-    _INI = _f.read()
-FOLLOWS_SENTINEL = "DF_REDIS_SENTINELS" in _INI
-FOLLOWS_GALERA = "DF_MYSQL_HOSTS" in _INI
 NET_DELAY = os.path.join(os.environ.get("DF_BUILD", os.path.join(ROOT, "build")), "net_delay")
-
 # a buyer holds at most 5 unpaid orders (dailyfresh-order-max-unpaid): the
 # load moves on to the next buyer after each order, through this many
 MIX_BUYERS = 200
-
-needs_sentinel = pytest.mark.skipif(not FOLLOWS_SENTINEL, reason="uwsgi.ini has no DF_REDIS_SENTINELS yet")
-needs_galera_hosts = pytest.mark.skipif(not FOLLOWS_GALERA, reason="uwsgi.ini has no DF_MYSQL_HOSTS yet")
 
 
 def rate(events, op, t0, t1):
@@ -153,7 +139,6 @@ def test_c_app_host_cable_pulled_nginx_routes_around_no_order_twice(restored, ou
 
 
 # ---------------------------------------------------------------- (b)
-@needs_galera_hosts
 def test_b_galera_writer_killed_orders_go_on_through_the_next_node(restored, out_dir):
     lab = restored
     skus = lab.skus(4, stock=100000)
@@ -186,7 +171,6 @@ def test_b_galera_writer_killed_orders_go_on_through_the_next_node(restored, out
 
 
 # ---------------------------------------------------------------- (a)
-@needs_sentinel
 def test_a_redis_master_killed_a_replica_promoted_the_shop_answers_again(restored, out_dir):
     lab = restored
     skus = lab.skus(4, stock=1000000)
@@ -274,7 +258,6 @@ def test_d_cut_off_redis_master_refuses_writes_within_its_window(restored):
     lab.redis(new, "DEL", "dfl_probe", *[f"dfl_probe_{i}" for i in range(taken)])
 
 
-@needs_sentinel
 def test_d_cut_off_redis_master_the_shop_goes_on_and_is_consistent_after(restored, out_dir):
     lab = restored
     skus = lab.skus(4, stock=1000000)
@@ -322,10 +305,10 @@ def unpaced_orders(lab, skus, out_dir, name):
     return rate(ev, "commit", t0, t0 + 5), commit_latencies(result)
 
 
-@pytest.mark.skipif(not (os.access(NET_DELAY, os.X_OK) and shutil.which("iptables-legacy")),
-                    reason="build/net_delay (NFQUEUE) or iptables-legacy not there yet")
 def test_e_5ms_on_the_database_hosts_orders_per_second(restored, out_dir):
     lab = restored
+    assert os.access(NET_DELAY, os.X_OK), f"no {NET_DELAY}: make net-delay"
+    assert shutil.which("iptables-legacy"), "no iptables-legacy: make deps"
     skus = lab.skus(8, stock=1000000)
     fast, fast_lat = unpaced_orders(lab, skus, out_dir, "fast")
     procs, rules = [], []

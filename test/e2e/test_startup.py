@@ -32,11 +32,15 @@ def free_port():
     return port
 
 
-def start_instance(tmp_path, *extra):
+def start_instance(tmp_path, *extra, env_extra=None, started=None):
+    """Starts uwsgi.ini with extra arguments (and env_extra in its
+    environment); waits until it stopped on a bad option, or until its log
+    holds the text started. (text, alive); a live instance is stopped
+    before returning."""
     (tmp_path / "run" / "uwsgi").mkdir(parents=True, exist_ok=True)
     (tmp_path / "log").mkdir(exist_ok=True)
     port = free_port()
-    env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port))
+    env = dict(os.environ, DF_VAR=str(tmp_path), DF_PORT=str(port), **(env_extra or {}))
     if os.environ.get("SANITIZE") == "1":
         # the plugin was built with ASan/UBSan: their runtimes load first (as scripts/stack.sh does)
         libs = [subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip()
@@ -54,9 +58,24 @@ def start_instance(tmp_path, *extra):
         alive = subprocess.run(["pgrep", "-f", f"^dailyfresh-{port} "], capture_output=True).returncode == 0
         if not alive and ("bad option" in text or "unrecognized option" in text):
             break
+        if started and started in text:
+            break
         time.sleep(0.2)
     alive = subprocess.run(["pgrep", "-f", f"^dailyfresh-{port} "], capture_output=True).returncode == 0
+    if alive and started:
+        stop_instance(tmp_path, port)
     return text, alive
+
+
+def stop_instance(tmp_path, port):
+    pidfile = tmp_path / "run" / f"uwsgi-{port}.pid"
+    subprocess.run(["uwsgi", "--stop", str(pidfile)], capture_output=True, timeout=10)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if subprocess.run(["pgrep", "-f", f"^dailyfresh-{port} "], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"instance {port} did not stop")
 
 
 def test_bad_value_stops_startup(tmp_path):
@@ -68,6 +87,28 @@ def test_bad_value_stops_startup(tmp_path):
 def test_bad_redis_address_stops_startup(tmp_path):
     text, alive = start_instance(tmp_path, "--dailyfresh-redis", "nohostport")
     assert "dailyfresh: bad option: dailyfresh-redis: 'nohostport' is not host:port or unix:/path" in text
+    assert not alive
+
+
+def test_bad_sentinel_list_stops_startup(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-redis-sentinels", "127.0.0.1:26379,127.0.0.1")
+    assert ("dailyfresh: bad option: dailyfresh-redis-sentinels: '127.0.0.1' is not host:port"
+            " (in '127.0.0.1:26379,127.0.0.1')") in text
+    assert not alive
+
+
+def test_redis_env_hooks_reach_the_options(tmp_path):
+    """uwsgi.ini takes DF_REDIS, DF_REDIS_SENTINELS and DF_REDIS_MASTER_NAME
+    from the environment: each bad value is the option's own error."""
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS": "nohostport"})
+    assert "dailyfresh: bad option: dailyfresh-redis: 'nohostport' is not host:port or unix:/path" in text
+    assert not alive
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS_SENTINELS": "127.0.0.1:26379,,127.0.0.2:26379"})
+    assert "dailyfresh: bad option: dailyfresh-redis-sentinels: '' is not host:port" in text
+    assert not alive
+    text, alive = start_instance(tmp_path, env_extra={"DF_REDIS_SENTINELS": "127.0.0.1:26379",
+                                                      "DF_REDIS_MASTER_NAME": ""})
+    assert "dailyfresh-redis-master-name must not be empty" in text
     assert not alive
 
 
@@ -104,3 +145,26 @@ def test_payment_keys_are_checked_at_startup(tmp_path):
     text, alive = start_instance(tmp_path, "--dailyfresh-alipay-app-id", "2021000000000001")
     assert "dailyfresh-alipay-app-id is set: dailyfresh-alipay-app-private-key" in text
     assert not alive
+
+
+def test_bad_mysql_hosts_stop_startup(tmp_path):
+    text, alive = start_instance(tmp_path, "--dailyfresh-mysql-hosts", "db1:3306,,db2")
+    assert "dailyfresh: bad option: dailyfresh-mysql-hosts: 'db1:3306,,db2' has an empty entry" in text
+    assert not alive
+    # DF_MYSQL_HOSTS reaches the option through uwsgi.ini
+    text, alive = start_instance(tmp_path, env_extra={"DF_MYSQL_HOSTS": "db1:99999"}, started="dailyfresh: redis ")
+    assert "dailyfresh: bad option: dailyfresh-mysql-hosts: 'db1:99999' has a port that is not a number" in text
+    assert not alive
+
+
+def test_mysql_hosts_env_replaces_the_socket(tmp_path):
+    """DF_MYSQL_HOSTS set: the instance uses the node list, not the unix
+    socket uwsgi.ini sets by default (no node needs to be up to start)."""
+    hosts = "127.0.0.1:3391, 127.0.0.1:3392"
+    text, alive = start_instance(tmp_path, env_extra={"DF_MYSQL_HOSTS": hosts}, started="dailyfresh: redis ")
+    assert alive, text[-2000:]
+    assert f"mysql {hosts}/dailyfresh," in text, text[-2000:]
+    assert "mysqld.sock" not in text
+    text, alive = start_instance(tmp_path, started="dailyfresh: redis ")
+    assert alive, text[-2000:]
+    assert f"mysql {tmp_path}/run/mysqld/mysqld.sock/dailyfresh," in text, text[-2000:]

@@ -375,6 +375,54 @@ static void test_request_unread_replies_discarded(void **state) {
     app_destroy();
 }
 
+/* Puts min-replicas-to-write back: the stack's Redis has no replica, so
+ * while it is 1 every write is refused with NOREPLICAS. */
+static int writes_allowed_again(void **state) {
+    redisContext *c = redisConnectUnix(cfg.redis_unix);
+    redisReply *rep = c && !c->err ? redisCommand(c, "CONFIG SET min-replicas-to-write 0") : NULL;
+    int ok = rep && rep->type == REDIS_REPLY_STATUS;
+    if (rep)
+        freeReplyObject(rep);
+    if (c)
+        redisFree(c);
+    return ok ? 0 : -1;
+}
+
+static void test_request_pipelined_unavailable_reply_discarded(void **state) {
+    struct df_req r;
+    app_init();
+    req_init(&r, &app);
+    assert_non_null(rds_cmd(&r, "CONFIG SET min-replicas-to-write 1"));
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.redis), 1);
+
+    /* a pipeline whose caller looks at no reply (as a best-effort cache
+     * write does): a write the server cannot take now is enough for the
+     * connection not to be pooled, and the rest of the pipeline is read */
+    req_init(&r, &app);
+    assert_int_equal(rds_append(&r, "SET pool_live_unavailable %s", "x"), 0);
+    assert_int_equal(rds_append(&r, "ECHO %s", "after"), 0);
+    redisReply *rep = rds_reply(&r);
+    assert_non_null(rep);
+    assert_int_equal(rep->type, REDIS_REPLY_ERROR);
+    assert_true(strncmp(rep->str, "NOREPLICAS ", 11) == 0);
+    assert_int_equal(r.redis_broken, 1);
+    rep = rds_reply(&r);
+    assert_non_null(rep);
+    assert_string_equal(rep->str, "after");
+    assert_int_equal(r.fail_status, 0); /* the caller's to record, or not */
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.redis), 0);
+
+    /* a command that meets it records 503, and its connection is dropped too */
+    req_init(&r, &app);
+    assert_null(rds_cmd(&r, "SET pool_live_unavailable %s", "x"));
+    assert_int_equal(r.fail_status, 503);
+    req_release(&r);
+    assert_int_equal(pool_open_count(&app.redis), 0);
+    app_destroy();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse),
@@ -388,6 +436,7 @@ int main(void) {
         cmocka_unit_test(test_request_lost_mysql_discarded),
         cmocka_unit_test(test_request_lost_redis_discarded),
         cmocka_unit_test(test_request_unread_replies_discarded),
+        cmocka_unit_test_teardown(test_request_pipelined_unavailable_reply_discarded, writes_allowed_again),
     };
     return cmocka_run_group_tests_name("pool_live", tests, group_setup, NULL);
 }

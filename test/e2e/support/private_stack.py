@@ -18,7 +18,8 @@ LIMITS = {f"DF_LIMIT_{zone}_{what}": value for zone in ("LOGIN", "REGISTER", "CO
 REAL_GATEWAY = ("DF_ALIPAY_GATEWAY", "DF_ALIPAY_APP_ID", "DF_ALIPAY_APP_PRIVATE_KEY", "DF_ALIPAY_PUBLIC_KEY",
                 "DF_ALIPAY_NOTIFY_URL", "DF_ALIPAY_RETURN_URL")
 # another stack's settings a shell may still hold: never passed on
-OTHER_STACK = ("DF_UWSGI_HOST", "DF_UWSGI_ARGS", "DF_TEST_REDIS_SOCK", "DF_TEST_MYSQL_SOCK")
+OTHER_STACK = ("DF_UWSGI_HOST", "DF_UWSGI_ARGS", "DF_TEST_REDIS_SOCK", "DF_TEST_MYSQL_SOCK", "DF_REDIS",
+               "DF_REDIS_SENTINELS", "DF_REDIS_MASTER_NAME")
 START_S = 300  # stack.sh's own waits are bounded; this bounds all of them
 STOP_S = 180
 
