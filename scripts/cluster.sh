@@ -19,7 +19,8 @@
 # port, pidfile). A start begins from empty data directories; stop ends
 # every daemon by its pidfile, deletes the namespaces and the one link the
 # root namespace got (the way in from this machine), and can be run after
-# a partial start or twice.
+# a partial start or twice; it leaves the hosts' directories (logs, data)
+# for a look afterwards, which the next start clears.
 #
 # Environment (all optional, besides stack.sh's DF_VAR, DF_BUILD,
 # DF_APP_USER, DF_NGINX_USER, DF_UWSGI_ARGS, DF_LIMIT_*):
