@@ -4,6 +4,10 @@
 #   make stop       stop the local stack
 #   make test       unit tests, then end-to-end tests on a private stack
 #   make bench      wrk benchmarks against a private stack
+#   make cluster    install, build, start a lab of hosts (network namespaces:
+#                   Redis + Sentinel and Galera x3, uWSGI hosts, nginx; root)
+#   make cluster-stop  stop the lab
+#   make test-cluster  fault tests against the lab (test/cluster; root)
 #   make fuzz       build the libFuzzer harnesses (test/fuzz) under build/fuzz
 #                   with clang; scripts/fuzz.sh runs them
 #   make net-delay  build build/net_delay (test/fakes/net_delay.c): holds the
@@ -41,7 +45,7 @@ PLUGIN_OBJ  := $(PLUGIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
-.PHONY: all deps run stop test unit e2e bench fuzz net-delay clean FORCE
+.PHONY: all deps run stop test unit e2e bench fuzz net-delay clean cluster cluster-stop test-cluster FORCE
 all: $(PLUGIN)
 
 export SANITIZE
@@ -122,6 +126,17 @@ unit: $(UNIT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory all unit net-delay
 	@scripts/test.sh
+
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
+
+test-cluster: deps
+	@$(MAKE) --no-print-directory all net-delay
+	@$(PYTHON) -m pytest -v -s test/cluster $(PYTEST_ARGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -11,6 +11,7 @@ PACKAGES=(
     redis-server mariadb-server mariadb-client galera-4 nginx
     python3 python3-pytest python3-requests python3-cryptography
     wrk valgrind procps nftables iproute2
+    rsync
     libnetfilter-queue-dev iptables
     nodejs npm chromium fonts-wqy-zenhei
 )

@@ -17,6 +17,13 @@
 #                   or with DF_UWSGI_HOST on that address, port <name>
 #   DF_UWSGI_HOST   instances on TCP at this address instead of unix sockets
 #                   (default: unset; a private address, never a public one)
+#   DF_UWSGI_UPSTREAM  nginx's upstream: address:port of instances on other
+#                   hosts, space separated, instead of this stack's own
+#                   (scripts/cluster.sh renders its nginx host's so)
+#   DF_UWSGI_CONNECT_TIMEOUT  nginx's wait for an instance to accept (2s)
+#   DF_UWSGI_MAX_FAILS, DF_UWSGI_FAIL_TIMEOUT  failed tries that take an
+#                   instance out of the upstream, and for how long (3, 5s)
+#   DF_HTTP_ADDR    the address nginx listens on (default: 127.0.0.1)
 #   DF_APP_USER     the user the instances and the local Alipay gateway run as
 #                   when started as root (default: dailyfresh, created here)
 #   DF_NGINX_USER   nginx's workers' user when started as root (default: www-data)
@@ -67,6 +74,7 @@ if [ -z "${DF_VAR:-}" ] && [ "$(id -u)" = 0 ] && [ ! -L "$ROOT/var" ] &&
     printf 'stack: %s cannot be entered by the servers'"'"' users: its var/ is a link to %s\n' "$ROOT" "$state"
 fi
 HTTP_PORT=${DF_HTTP_PORT:-8000}
+HTTP_ADDR=${DF_HTTP_ADDR:-127.0.0.1}
 UWSGI_PORTS=${DF_UWSGI_PORTS:-"8080 8081"}
 UWSGI_HOST=${DF_UWSGI_HOST:-}
 APP_USER=${DF_APP_USER:-dailyfresh}
@@ -543,8 +551,41 @@ static_dir() {
 # never reads a half-edited checkout. nginx's prefix is the directory that
 # holds the static/ it serves.
 NGINX_INCLUDES=(nginx-http.conf nginx-server.conf nginx-app.conf)
+
+# The upstream's servers, one word each: DF_UWSGI_UPSTREAM's instances on
+# other hosts, else this stack's own (unix sockets, or DF_UWSGI_HOST's ports)
+upstream_servers() {
+    local port addr
+    if [ -n "${DF_UWSGI_UPSTREAM:-}" ]; then
+        for addr in $DF_UWSGI_UPSTREAM; do
+            [[ "$addr" =~ ^[A-Za-z0-9.-]+:[1-9][0-9]{0,4}$ ]] ||
+                die "DF_UWSGI_UPSTREAM: '$addr' is not an address:port"
+            echo "$addr"
+        done
+        return 0
+    fi
+    for port in $UWSGI_PORTS; do
+        addr=$(uwsgi_socket "$port")
+        [ -n "$UWSGI_HOST" ] || addr=unix:$addr
+        echo "$addr"
+    done
+}
+
+# nginx.conf's defaults, or DF_UWSGI_CONNECT_TIMEOUT / _MAX_FAILS / _FAIL_TIMEOUT
+upstream_args() {
+    UPSTREAM_CONNECT_TIMEOUT=${DF_UWSGI_CONNECT_TIMEOUT:-2s}
+    UPSTREAM_MAX_FAILS=${DF_UWSGI_MAX_FAILS:-3}
+    UPSTREAM_FAIL_TIMEOUT=${DF_UWSGI_FAIL_TIMEOUT:-5s}
+    [[ "$UPSTREAM_CONNECT_TIMEOUT" =~ ^[1-9][0-9]{0,5}(ms|s)$ ]] ||
+        die "DF_UWSGI_CONNECT_TIMEOUT '$UPSTREAM_CONNECT_TIMEOUT' is not a time like 250ms or 2s"
+    [[ "$UPSTREAM_MAX_FAILS" =~ ^[0-9]{1,4}$ ]] ||
+        die "DF_UWSGI_MAX_FAILS '$UPSTREAM_MAX_FAILS' is not a whole number of tries"
+    [[ "$UPSTREAM_FAIL_TIMEOUT" =~ ^[1-9][0-9]{0,5}(ms|s)$ ]] ||
+        die "DF_UWSGI_FAIL_TIMEOUT '$UPSTREAM_FAIL_TIMEOUT' is not a time like 500ms or 5s"
+    [[ "$HTTP_ADDR" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "DF_HTTP_ADDR '$HTTP_ADDR' is not an IPv4 address"
+}
 render_nginx() {
-    local port addr f workers=auto user="" rlimit=40000 hard
+    local addr f workers=auto user="" rlimit=40000 hard
     [ -n "${DF_NGINX_WORKERS:-}" ] && workers=$DF_NGINX_WORKERS
     # the workers' user: only a master started as root can switch to it
     [ $AS_ROOT = 1 ] && user="user $WEB_USER;"
@@ -553,6 +594,7 @@ render_nginx() {
     hard=$(ulimit -Hn)
     [ "$hard" != unlimited ] && [ "$hard" -lt $rlimit ] && rlimit=$hard
     limit_args
+    upstream_args
     static_dir
     for f in "${NGINX_INCLUDES[@]}"; do
         install -m 644 "$ROOT/$f" "$VAR/$f.new" && mv "$VAR/$f.new" "$VAR/$f" || die "cannot copy $f to $VAR"
@@ -586,16 +628,15 @@ http {
 
     upstream dailyfresh {
 CONF
-        for port in $UWSGI_PORTS; do
-            addr=$(uwsgi_socket "$port")
-            [ -n "$UWSGI_HOST" ] || addr=unix:$addr
-            echo "        server $addr max_fails=3 fail_timeout=5s;"
+        for addr in $(upstream_servers); do
+            echo "        server $addr max_fails=$UPSTREAM_MAX_FAILS fail_timeout=$UPSTREAM_FAIL_TIMEOUT;"
         done
         cat <<CONF
     }
+    uwsgi_connect_timeout $UPSTREAM_CONNECT_TIMEOUT;
 
     server {
-        listen 127.0.0.1:$HTTP_PORT;
+        listen $HTTP_ADDR:$HTTP_PORT;
 
         limit_req zone=df_login burst=${BURST[login]} nodelay;
         limit_req zone=df_register burst=${BURST[register]} nodelay;
@@ -703,6 +744,9 @@ wait_healthy() {
     printf 'stack: %s answered: %s\n' "$url" "${body:-nothing}" >&2
     die "$url did not answer 200 within ${DF_START_TIMEOUT:-60} s" "$LOG/uwsgi-${UWSGI_PORTS%% *}.log"
 }
+
+# scripts/cluster.sh sources this file for its functions
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
     start)
