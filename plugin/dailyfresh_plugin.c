@@ -137,12 +137,14 @@ static int df_init(void) {
         uwsgi_log("dailyfresh: curl_global_init failed\n");
         exit(1);
     }
-    uwsgi_log("dailyfresh: redis %s, mysql %s/%s, pools %ld+%ld per worker\n", app.cfg.redis,
-              app.cfg.mysql_host_list ? app.cfg.mysql_hosts
-              : app.cfg.mysql_socket[0] ? app.cfg.mysql_socket
-                                        : app.cfg.mysql_host,
-              app.cfg.mysql_database,
-              app.cfg.redis_pool, app.cfg.mysql_pool);
+    const struct df_config *c = &app.cfg;
+    const char *mysql = c->mysql_host_list ? c->mysql_hosts : c->mysql_socket[0] ? c->mysql_socket : c->mysql_host;
+    if (c->nsentinels)
+        uwsgi_log("dailyfresh: redis master '%s' of sentinels %s, mysql %s/%s, pools %ld+%ld per worker\n",
+                  c->redis_master_name, c->redis_sentinels, mysql, c->mysql_database, c->redis_pool, c->mysql_pool);
+    else
+        uwsgi_log("dailyfresh: redis %s, mysql %s/%s, pools %ld+%ld per worker\n", c->redis, mysql,
+                  c->mysql_database, c->redis_pool, c->mysql_pool);
     return 0;
 }
 

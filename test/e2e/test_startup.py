@@ -168,3 +168,13 @@ def test_mysql_hosts_env_replaces_the_socket(tmp_path):
     text, alive = start_instance(tmp_path, started="dailyfresh: redis ")
     assert alive, text[-2000:]
     assert f"mysql {tmp_path}/run/mysqld/mysqld.sock/dailyfresh," in text, text[-2000:]
+
+
+def test_startup_log_names_the_sentinels(tmp_path):
+    """With sentinels set, the instance's log says where it looks for Redis:
+    the master's name and the sentinels, not the address it no longer uses."""
+    text, alive = start_instance(
+        tmp_path, env_extra={"DF_REDIS_SENTINELS": "127.0.0.1:1, 127.0.0.1:2", "DF_REDIS_MASTER_NAME": "shop"},
+        started="dailyfresh: redis ")
+    assert alive, text[-2000:]
+    assert "dailyfresh: redis master 'shop' of sentinels 127.0.0.1:1, 127.0.0.1:2, mysql " in text, text[-2000:]
