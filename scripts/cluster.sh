@@ -366,15 +366,6 @@ backend_args() {
     BACKEND_ARGS=(--dailyfresh-mysql-connect-timeout 1 --dailyfresh-mysql-host-retry 1)
 }
 
-lab_alipay_args() {
-    alipay_keys
-    ALIPAY_ARGS=(--dailyfresh-alipay-gateway "http://127.0.0.1:$GATEWAY_PORT/gateway.do"
-        --dailyfresh-alipay-app-id "$(cat "$ALIPAY/app_id")"
-        --dailyfresh-alipay-app-private-key "$ALIPAY/app_private.pem"
-        --dailyfresh-alipay-public-key "$ALIPAY/alipay_public.pem"
-        --dailyfresh-alipay-notify-url "${URL}order/notify"
-        --dailyfresh-alipay-return-url "${URL}order/return")
-}
 
 # Each app host pays at a local Alipay gateway of its own, on its loopback.
 start_gateway_on() { # host
@@ -410,7 +401,7 @@ start_uwsgi_on() { # host
     d=$(hdir "$host")
     pid_alive "$d/run/uwsgi-$UWSGI_PORT.pid" && return 0
     backend_args
-    lab_alipay_args
+    local_alipay_args "$GATEWAY_PORT" "$URL"
     # shellcheck disable=SC2086 # DF_UWSGI_ARGS is a list of words
     in_ns "$host" env DF_VAR="$d" DF_PORT=$UWSGI_PORT DF_SOCKET="${ADDR[$host]}:$UWSGI_PORT" DF_USER="$APP_USER" \
         DF_SOCKET_GROUP="$(id -gn "$WEB_USER")" "${BACKEND_ENV[@]}" "${SAN_ENV[@]}" \

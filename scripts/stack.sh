@@ -428,16 +428,22 @@ alipay_keys() { # scripts/alipay-keys.sh local: made once under $ALIPAY
 
 # The uwsgi options that point the instances at the gateway, in ALIPAY_ARGS.
 ALIPAY_ARGS=()
+# the local gateway on this host's loopback at gateway_port, for a shop whose
+# URL (as the buyer's browser and the gateway reach it) is shop_url
+local_alipay_args() { # gateway_port shop_url (ending in /)
+    alipay_keys
+    ALIPAY_ARGS=(--dailyfresh-alipay-gateway "http://127.0.0.1:$1/gateway.do"
+        --dailyfresh-alipay-app-id "$(cat "$ALIPAY/app_id")"
+        --dailyfresh-alipay-app-private-key "$ALIPAY/app_private.pem"
+        --dailyfresh-alipay-public-key "$ALIPAY/alipay_public.pem"
+        --dailyfresh-alipay-notify-url "${2}order/notify"
+        --dailyfresh-alipay-return-url "${2}order/return")
+}
+
 alipay_args() {
     if alipay_local; then
         dirs
-        alipay_keys
-        ALIPAY_ARGS=(--dailyfresh-alipay-gateway "http://127.0.0.1:$ALIPAY_PORT/gateway.do"
-            --dailyfresh-alipay-app-id "$(cat "$ALIPAY/app_id")"
-            --dailyfresh-alipay-app-private-key "$ALIPAY/app_private.pem"
-            --dailyfresh-alipay-public-key "$ALIPAY/alipay_public.pem"
-            --dailyfresh-alipay-notify-url "http://127.0.0.1:$HTTP_PORT/order/notify"
-            --dailyfresh-alipay-return-url "http://127.0.0.1:$HTTP_PORT/order/return")
+        local_alipay_args "$ALIPAY_PORT" "http://127.0.0.1:$HTTP_PORT/"
         return 0
     fi
     local out
