@@ -9,9 +9,12 @@
 
 #define FLASH_NOT_FOUND_MSG "秒杀活动不存在"
 
-/* The Redis keys of sale <id>: the hash holding its state (fields
- * FLASH_FIELDS below), the per-user counts of units taken (hash user id ->
- * count), and the stream of its orders not yet written to MariaDB. */
+/* The Redis keys of sale <id>: the hash holding its state (fields sku_id,
+ * allotted, units_left, starts_at, ends_at, limit, status on|closed,
+ * returned); and the names kept for the per-user counts (hash user id ->
+ * units taken) and for the stream of its orders not yet written to
+ * MariaDB, which the staff read counts as pending and a build of the hash
+ * as taken. */
 #define FLASH_SALE_KEY "flash_sale_%lld"
 #define FLASH_USERS_KEY "flash_sale_users_%lld"
 #define FLASH_ORDERS_KEY "flash_sale_orders_%lld"
