@@ -62,4 +62,10 @@ void order_check(struct df_req *r);
 void order_notify(struct df_req *r);
 void order_return(struct df_req *r);
 
+/* flash_sale_admin.c, flash_sale_read.c */
+void flash_sale_create(struct df_req *r);
+void flash_sale_close(struct df_req *r);
+void flash_sale_show_staff(struct df_req *r);
+void flash_sale_show_public(struct df_req *r);
+
 #endif

@@ -44,5 +44,11 @@ const struct route df_routes[] = {
     {"POST", "/order/notify", order_notify, ROUTE_CSRF_EXEMPT}, /* signed by Alipay, not the page */
     {"GET", "/api/order/return", order_return, 0},
 
+    /* flash_sale_admin.c (staff), flash_sale_read.c */
+    {"POST", "/api/admin/flash-sales", flash_sale_create, 0},
+    {"POST", "/api/admin/flash-sales/<int>/close", flash_sale_close, 0},
+    {"GET", "/api/admin/flash-sales/<int>", flash_sale_show_staff, 0},
+    {"GET", "/api/flash/<int>", flash_sale_show_public, 0},
+
     {NULL, NULL, NULL, 0},
 };

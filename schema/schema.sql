@@ -200,3 +200,38 @@ CREATE TABLE IF NOT EXISTS df_order_refund (
 -- several sweepers share the work; without it each would lock every
 -- unpaid order it scanned.
 CREATE INDEX IF NOT EXISTS df_order_info_status_create ON df_order_info (order_status, create_time);
+
+-- New in dailyfresh: a flash sale (秒杀) of one SKU. Its units are taken
+-- from df_goods_sku.stock when it is created (one guarded UPDATE in the
+-- INSERT's transaction) and what was not sold goes back when it is
+-- closed. starts_at / ends_at are Unix seconds. status: 1 on, 2 closed.
+-- returned: the units the close gave back to the SKU.
+CREATE TABLE IF NOT EXISTS df_flash_sale (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    create_time datetime(6) NOT NULL,
+    update_time datetime(6) NOT NULL,
+    is_delete tinyint(1) NOT NULL DEFAULT 0,
+    sku_id int NOT NULL,
+    stock int NOT NULL,
+    starts_at bigint NOT NULL,
+    ends_at bigint NOT NULL,
+    limit_per_user int NOT NULL,
+    status smallint NOT NULL DEFAULT 1,
+    returned int NOT NULL DEFAULT 0,
+    KEY df_flash_sale_sku_id (sku_id),
+    KEY df_flash_sale_status_ends (status, ends_at),
+    CONSTRAINT df_flash_sale_sku_id_fk_df_goods_sku_id FOREIGN KEY (sku_id) REFERENCES df_goods_sku (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- New in dailyfresh: which orders a flash sale sold, one row per order,
+-- the order id its key. The staff read counts a sale's rows as its
+-- persisted orders.
+CREATE TABLE IF NOT EXISTS df_flash_sale_order (
+    order_id varchar(128) NOT NULL PRIMARY KEY,
+    sale_id int NOT NULL,
+    user_id int NOT NULL,
+    create_time datetime(6) NOT NULL,
+    KEY df_flash_sale_order_sale_user (sale_id, user_id),
+    CONSTRAINT df_flash_sale_order_order_id_fk_df_order_info_order_id FOREIGN KEY (order_id) REFERENCES df_order_info (order_id),
+    CONSTRAINT df_flash_sale_order_sale_id_fk_df_flash_sale_id FOREIGN KEY (sale_id) REFERENCES df_flash_sale (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

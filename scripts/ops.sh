@@ -2,6 +2,10 @@
 # Operator's commands against a running dailyfresh stack (docs/operations.md).
 #
 #   scripts/ops.sh end-sessions USER_ID   logs that user out everywhere
+#   scripts/ops.sh set-staff USERNAME [0|1]
+#                                         makes an account staff (1, the
+#                                         default) or not (0): staff create
+#                                         and close flash sales
 #
 # Environment: DF_VAR, the stack's state directory (default: <repo>/var), as
 # for scripts/stack.sh.
@@ -10,6 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR=${DF_VAR:-$ROOT/var}
 REDIS_SOCK=$VAR/run/redis/redis.sock
+MYSQL_SOCK=$VAR/run/mysqld/mysqld.sock
 
 log() { printf 'ops: %s\n' "$*"; }
 die() { printf 'ops: %s\n' "$*" >&2; exit 1; }
@@ -53,7 +58,27 @@ end_sessions() { # user id
     log "ended $ended session(s) of user $1"
 }
 
+# ---------------------------------------------------------------- staff
+# df_user.is_staff, Django's own column: the flash-sale endpoints serve
+# only staff. The name reaches SQL as a user variable decoded from base64,
+# never pasted into the statement.
+set_staff() { # username [0|1]
+    local usage="usage: $0 set-staff USERNAME [0|1]" out
+    [[ "${1:-}" =~ ^[A-Za-z0-9_]{5,20}$ ]] || die "$usage"
+    [[ "${2:-1}" =~ ^[01]$ ]] || die "$usage"
+    out=$(timeout 30 mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot -N -B dailyfresh -e \
+        "SET @u = FROM_BASE64('$(printf %s "$1" | base64 -w0)');
+         UPDATE df_user SET is_staff = ${2:-1} WHERE username = @u AND is_delete = 0;
+         SELECT ROW_COUNT(), (SELECT COUNT(*) FROM df_user WHERE username = @u AND is_delete = 0);") ||
+        die "MariaDB did not answer (is the stack up?)"
+    [ "$(cut -f2 <<<"$out")" = 1 ] || die "no account named $1"
+    log "$1: is_staff = ${2:-1}"
+}
+
+usage() { die "usage: $0 end-sessions USER_ID | set-staff USERNAME [0|1]"; }
+
 case "${1:-}" in
     end-sessions) end_sessions "${2:-}" ;;
-    *) die "usage: $0 end-sessions USER_ID" ;;
+    set-staff) set_staff "${2:-}" "${3:-1}" ;;
+    *) usage ;;
 esac

@@ -1,0 +1,133 @@
+/* The flash sale's row and its Redis hash. The row is the truth for what
+ * was allotted and whether the sale is closed; the hash holds the units
+ * left, the one number a buyer changes, and everything a server-side script
+ * needs to decide a purchase alone (times, limit, status). */
+#include "flash_sale.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "beijing_time.h"
+
+int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *s) {
+    struct db_rows rows;
+    int rc;
+    if (db_query(r, &rows,
+                 lock ? "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned"
+                        " FROM df_flash_sale WHERE id = ? AND is_delete = 0 FOR UPDATE"
+                      : "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned"
+                        " FROM df_flash_sale WHERE id = ? AND is_delete = 0",
+                 "i", id) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    *s = (struct flash_sale){.id = db_ll(&rows, 0),
+                             .sku_id = db_ll(&rows, 1),
+                             .stock = db_ll(&rows, 2),
+                             .starts_at = db_ll(&rows, 3),
+                             .ends_at = db_ll(&rows, 4),
+                             .limit_per_user = db_ll(&rows, 5),
+                             .status = (int)db_ll(&rows, 6),
+                             .returned = db_ll(&rows, 7)};
+    return 1;
+}
+
+const char *flash_sale_phase(int closed, long long starts_at, long long ends_at, long long now) {
+    if (closed)
+        return "closed";
+    if (now < starts_at)
+        return "scheduled";
+    return now < ends_at ? "open" : "ended";
+}
+
+long long flash_sale_persisted(struct df_req *r, long long id) {
+    struct db_rows rows;
+    if (db_query(r, &rows, "SELECT COUNT(*) FROM df_flash_sale_order WHERE sale_id = ?", "i", id) < 0 ||
+        db_next(&rows) <= 0)
+        return -1;
+    return db_ll(&rows, 0);
+}
+
+/* KEYS: the sale's hash, its order stream. ARGV: sku_id, allotted,
+ * starts_at, ends_at, limit, closed (0/1), orders written, returned.
+ * EXISTS and HSET in one script: of two builders at once one writes. */
+static struct rds_script build_script = RDS_SCRIPT(
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "local left = 0\n"
+    "if ARGV[6] == '0' then\n"
+    "  left = tonumber(ARGV[2]) - tonumber(ARGV[7]) - redis.call('XLEN', KEYS[2])\n"
+    "  if left < 0 then left = 0 end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'sku_id', ARGV[1], 'allotted', ARGV[2], 'units_left', left,\n"
+    "  'starts_at', ARGV[3], 'ends_at', ARGV[4], 'limit', ARGV[5],\n"
+    "  'status', ARGV[6] == '0' and 'on' or 'closed', 'returned', ARGV[8])\n"
+    "return 1\n");
+
+int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
+    long long persisted = flash_sale_persisted(r, s->id);
+    if (persisted < 0)
+        return -1;
+    struct arena *a = &r->arena;
+    const char *argv[] = {
+        arena_printf(a, FLASH_SALE_KEY, s->id),
+        arena_printf(a, FLASH_ORDERS_KEY, s->id),
+        arena_printf(a, "%lld", s->sku_id),
+        arena_printf(a, "%lld", s->stock),
+        arena_printf(a, "%lld", s->starts_at),
+        arena_printf(a, "%lld", s->ends_at),
+        arena_printf(a, "%lld", s->limit_per_user),
+        s->status == FLASH_CLOSED ? "1" : "0",
+        arena_printf(a, "%lld", persisted),
+        arena_printf(a, "%lld", s->returned),
+    };
+    return rds_eval(r, &build_script, 2, 8, argv) ? 0 : -1;
+}
+
+/* The hash's units_left, returned, status; 1 read, 0 missing, -1 failed. */
+static int state_read(struct df_req *r, long long id, struct flash_state *st) {
+    redisReply *rep = rds_cmd(r, "HMGET " FLASH_SALE_KEY " units_left returned status", id);
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        req_fail(r, 500, "flash sale", "HMGET: unexpected reply");
+        return -1;
+    }
+    redisReply **e = rep->element;
+    if (e[2]->type != REDIS_REPLY_STRING)
+        return 0;
+    if (rds_reply_ll(e[0], &st->units_left) < 0 || rds_reply_ll(e[1], &st->returned) < 0) {
+        req_fail(r, 500, "flash sale", "hash fields are not numbers");
+        return -1;
+    }
+    st->closed = strcmp(e[2]->str, "closed") == 0;
+    return 1;
+}
+
+int flash_sale_state(struct df_req *r, const struct flash_sale *s, struct flash_state *st) {
+    int rc = state_read(r, s->id, st);
+    if (rc == 0 && flash_sale_state_build(r, s) == 0)
+        rc = state_read(r, s->id, st);
+    if (rc == 0)
+        req_fail(r, 500, "flash sale", "hash missing right after it was built");
+    return rc > 0 ? 0 : -1;
+}
+
+void flash_add_time(cJSON *o, const char *key, long long t) {
+    char text[BJ_TIME_TEXT_LEN], name[64];
+    json_add_int(o, key, t);
+    bj_time_format(t, text);
+    snprintf(name, sizeof(name), "%s_text", key);
+    cJSON_AddStringToObject(o, name, text);
+}
+
+long long flash_sale_path_id(const struct df_req *r) {
+    long long id = r->match.args[0].num;
+    return id <= INT_MAX ? id : -1;
+}
+
+void flash_sale_not_found(struct df_req *r, int status) {
+    resp_res_err(r, 2, FLASH_NOT_FOUND_MSG);
+    r->status = status;
+}
