@@ -1,72 +1,46 @@
-/* Civil dates to and from days since 1970-01-01 on the proleptic Gregorian
- * calendar (H. Hinnant's algorithms), shifted by Beijing's fixed +8 h. */
+/* Beijing wall-clock time is UTC shifted by a fixed 8 h, so the C library's
+ * UTC calendar (timegm, gmtime_r) does the work with no TZ or locale. */
 #include "beijing_time.h"
 
-#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define BJ_OFFSET (8 * 3600LL)
 
-static long long days_from_civil(long long y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    long long era = y / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
-static void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d) {
-    z += 719468;
-    long long era = z / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (long long)yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(long long y, unsigned m) {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* n digits at s as a number; -1 when one is not a digit */
-static long long digits(const char *s, int n) {
-    long long v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 static int parse_seconds(const char *s, size_t len, long long *t) {
-    if (len < 1 || len > 12)
+    if (len < 1 || len > 12 || strspn(s, "0123456789") != len)
         return -1;
-    long long v = digits(s, (int)len);
-    if (v < 0 || v > BJ_TIME_MAX)
+    long long v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (s[i] - '0');
+    if (v > BJ_TIME_MAX)
         return -1;
     *t = v;
     return 0;
 }
 
+static int same_time(const struct tm *a, const struct tm *b) {
+    return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon && a->tm_mday == b->tm_mday &&
+           a->tm_hour == b->tm_hour && a->tm_min == b->tm_min && a->tm_sec == b->tm_sec;
+}
+
 static int parse_text(const char *s, long long *t) {
-    if (s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
+    /* strptime also takes one-digit fields and blanks: the exact shape first */
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+            return -1;
+    struct tm tm = {0}, back;
+    const char *end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+    if (!end || *end || tm.tm_year < 70)
         return -1;
-    long long y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-    long long h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (unsigned)mo) || h < 0 || h > 23 ||
-        mi < 0 || mi > 59 || sec < 0 || sec > 59)
+    struct tm want = tm;
+    time_t v = timegm(&tm);
+    /* timegm carries 02-30 into March and :60 into the next minute: a time
+     * that does not come back the same did not exist */
+    if (!gmtime_r(&v, &back) || !same_time(&back, &want) || v - BJ_OFFSET < 0)
         return -1;
-    long long v = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - BJ_OFFSET;
-    if (v < 0)
-        return -1;
-    *t = v;
+    *t = (long long)v - BJ_OFFSET;
     return 0;
 }
 
@@ -80,13 +54,9 @@ int bj_time_parse(const char *s, long long *t) {
 }
 
 void bj_time_format(long long t, char out[BJ_TIME_TEXT_LEN]) {
-    long long local = t + BJ_OFFSET, y;
-    long long days = local / 86400, secs = local % 86400;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    char text[64]; /* room for any long long, though t in range needs 19 */
-    snprintf(text, sizeof(text), "%04lld-%02u-%02u %02lld:%02lld:%02lld", y, m, d, secs / 3600, secs / 60 % 60,
-             secs % 60);
-    memcpy(out, text, BJ_TIME_TEXT_LEN - 1);
-    out[BJ_TIME_TEXT_LEN - 1] = '\0';
+    time_t local = (time_t)(t + BJ_OFFSET);
+    struct tm tm;
+    if (t < 0 || t > BJ_TIME_MAX || !gmtime_r(&local, &tm) ||
+        strftime(out, BJ_TIME_TEXT_LEN, "%Y-%m-%d %H:%M:%S", &tm) != BJ_TIME_TEXT_LEN - 1)
+        strcpy(out, "0000-00-00 00:00:00"); /* outside the documented range */
 }

@@ -1,6 +1,6 @@
 /* Instants as staff type them: Unix seconds, or a wall-clock time in
  * Beijing (UTC+8 all year: China has had no daylight saving since 1991).
- * Pure functions, no locale or TZ involved. */
+ * Pure functions, no locale or TZ involved (the C library's UTC calendar). */
 #ifndef DF_BEIJING_TIME_H
 #define DF_BEIJING_TIME_H
 
