@@ -390,23 +390,16 @@ static enum step insert_order(struct df_req *r, const struct order *o) {
     long long n;
     money_format(o->total_price, total);
     money_format(ORDER_TRANSIT_CENTS, transit);
-    if (max == 0)
-        n = db_exec(r,
-                    "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
-                    " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
-                    " VALUES (NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ?)",
-                    "siissiii", o->order_id, o->pay_method, o->total_count, total, transit,
-                    (long long)ORDER_UNPAID, o->addr_id, o->uid);
-    else
-        n = db_exec(r,
-                    "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
-                    " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
-                    " SELECT NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ? FROM DUAL"
-                    " WHERE (SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = ?"
-                    " AND (pay_method = ?) = ?) < ?",
-                    "siissiiiiiiii", o->order_id, o->pay_method, o->total_count, total, transit,
-                    (long long)ORDER_UNPAID, o->addr_id, o->uid, o->uid, (long long)ORDER_UNPAID,
-                    (long long)PAY_CASH, (long long)cod, (long long)max);
+    /* a cap of 0 is no cap: the first term decides, the count is not needed */
+    n = db_exec(r,
+                "INSERT INTO df_order_info (create_time, update_time, is_delete, order_id, pay_method,"
+                " total_count, total_price, transit_price, order_status, trade_no, addr_id, user_id)"
+                " SELECT NOW(6), NOW(6), 0, ?, ?, ?, ?, ?, ?, '', ?, ? FROM DUAL"
+                " WHERE ? = 0 OR (SELECT COUNT(*) FROM df_order_info WHERE user_id = ? AND order_status = ?"
+                " AND (pay_method = ?) = ?) < ?",
+                "siissiiiiiiiii", o->order_id, o->pay_method, o->total_count, total, transit,
+                (long long)ORDER_UNPAID, o->addr_id, o->uid, (long long)max, o->uid, (long long)ORDER_UNPAID,
+                (long long)PAY_CASH, (long long)cod, (long long)max);
     if (n < 0)
         return STEP_FAILED;
     if (n == 1)

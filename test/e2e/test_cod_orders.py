@@ -101,3 +101,16 @@ def test_cod_orders_expire_after_a_day_by_default():
         assert sku_state(old) == (10, 0)
         assert status(o2) == 1 and sku_state(young) == (7, 3)
         assert "(cash on delivery after %d s)" % COD_TTL in uwsgi.logs()
+
+
+def test_a_cap_of_0_is_no_cap():
+    """dailyfresh-order-max-unpaid 0 and dailyfresh-order-max-cod 0: a
+    buyer places more orders of each kind than the default caps allow."""
+    with uwsgi_options("--dailyfresh-order-max-unpaid", "0", "--dailyfresh-order-max-cod", "0"):
+        c, uid, addr = buyer()
+        online, cod = skus(MAX_UNPAID + 2), skus(MAX_COD + 2)
+        put_cart(uid, {s: 1 for s in online + cod})
+        answers = [commit(c, addr, [s], pay_method=3) for s in online]
+        answers += [commit(c, addr, [s], pay_method=1) for s in cod]
+        assert [a["res"] for a in answers] == [5] * len(answers), answers
+        assert len(orders_of(uid)) == len(answers)
