@@ -8,16 +8,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "beijing_time.h"
 
 int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *s) {
     struct db_rows rows;
     int rc;
     if (db_query(r, &rows,
-                 lock ? "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned"
-                        " FROM df_flash_sale WHERE id = ? AND is_delete = 0 FOR UPDATE"
-                      : "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned"
-                        " FROM df_flash_sale WHERE id = ? AND is_delete = 0",
+                 /* the price through a scalar subquery, which locks no SKU row */
+                 lock ? "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned,"
+                        " (SELECT price FROM df_goods_sku WHERE id = f.sku_id)"
+                        " FROM df_flash_sale f WHERE id = ? AND is_delete = 0 FOR UPDATE"
+                      : "SELECT id, sku_id, stock, starts_at, ends_at, limit_per_user, status, returned,"
+                        " (SELECT price FROM df_goods_sku WHERE id = f.sku_id)"
+                        " FROM df_flash_sale f WHERE id = ? AND is_delete = 0",
                  "i", id) < 0 ||
         (rc = db_next(&rows)) < 0)
         return -1;
@@ -31,6 +36,7 @@ int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *
                              .limit_per_user = db_ll(&rows, 5),
                              .status = (int)db_ll(&rows, 6),
                              .returned = db_ll(&rows, 7)};
+    snprintf(s->price, sizeof(s->price), "%s", db_str(&rows, 8));
     return 1;
 }
 
@@ -44,25 +50,29 @@ const char *flash_sale_phase(int closed, long long starts_at, long long ends_at,
 
 long long flash_sale_persisted(struct df_req *r, long long id) {
     struct db_rows rows;
-    if (db_query(r, &rows, "SELECT COUNT(*) FROM df_flash_sale_order WHERE sale_id = ?", "i", id) < 0 ||
+    if (db_query(r, &rows, "SELECT COUNT(*) FROM df_flash_sale_order WHERE sale_id = ? AND released = ?", "ii", id,
+                 (long long)FLASH_LIVE) < 0 ||
         db_next(&rows) <= 0)
         return -1;
     return db_ll(&rows, 0);
 }
 
-/* KEYS: the sale's hash, its order stream. ARGV: sku_id, allotted,
- * starts_at, ends_at, limit, closed (0/1), orders written, returned.
- * EXISTS and HSET in one script: of two builders at once one writes. */
+/* KEYS: the sale's hash, its order stream, flash_sales. ARGV: sku_id,
+ * allotted, starts_at, ends_at, limit, closed (0/1), live orders written,
+ * returned, price, sale id. EXISTS and HSET in one script: of two builders
+ * at once one writes. */
 static struct rds_script build_script = RDS_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "local left = 0\n"
     "if ARGV[6] == '0' then\n"
-    "  left = tonumber(ARGV[2]) - tonumber(ARGV[7]) - redis.call('XLEN', KEYS[2])\n"
+    "  left = tonumber(ARGV[2]) - tonumber(ARGV[7]) - tonumber(ARGV[8]) - redis.call('XLEN', KEYS[2])\n"
     "  if left < 0 then left = 0 end\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], 'sku_id', ARGV[1], 'allotted', ARGV[2], 'units_left', left,\n"
+    "pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], 'persist', '0', 'MKSTREAM')\n"
+    "redis.call('HSET', KEYS[1], 'sku_id', ARGV[1], 'price', ARGV[9], 'allotted', ARGV[2], 'units_left', left,\n"
     "  'starts_at', ARGV[3], 'ends_at', ARGV[4], 'limit', ARGV[5],\n"
-    "  'status', ARGV[6] == '0' and 'on' or 'closed', 'returned', ARGV[8])\n"
+    "  'status', ARGV[6] == '0' and 'on' or 'closed', 'written', ARGV[7], 'returned', ARGV[8])\n"
+    "redis.call('SADD', KEYS[3], ARGV[10])\n"
     "return 1\n");
 
 int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
@@ -73,6 +83,7 @@ int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
     const char *argv[] = {
         arena_printf(a, FLASH_SALE_KEY, s->id),
         arena_printf(a, FLASH_ORDERS_KEY, s->id),
+        FLASH_SALES_SET,
         arena_printf(a, "%lld", s->sku_id),
         arena_printf(a, "%lld", s->stock),
         arena_printf(a, "%lld", s->starts_at),
@@ -81,8 +92,47 @@ int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
         s->status == FLASH_CLOSED ? "1" : "0",
         arena_printf(a, "%lld", persisted),
         arena_printf(a, "%lld", s->returned),
+        s->price,
+        arena_printf(a, "%lld", s->id),
     };
-    return rds_eval(r, &build_script, 2, 8, argv) ? 0 : -1;
+    return rds_eval(r, &build_script, 3, 10, argv) ? 0 : -1;
+}
+
+int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLASH_TOKEN_LEN]) {
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        req_fail(r, 500, "flash sale", "RAND_bytes failed");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+    redisReply *rep = rds_cmd(r, "SET " FLASH_LOCK_KEY " %s NX PX %ld", id, token, ttl_ms);
+    if (!rep)
+        return -1;
+    if (rep->type == REDIS_REPLY_NIL)
+        return 0;
+    if (rep->type != REDIS_REPLY_STATUS) {
+        req_fail(r, 500, "flash sale", "lock: unexpected reply");
+        return -1;
+    }
+    return 1;
+}
+
+/* KEYS: the lock. ARGV: the token. Deleted only by its holder. */
+static struct rds_script unlock_script =
+    RDS_SCRIPT("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+               "return 0\n");
+
+int flash_sale_unlock(struct df_req *r, long long id, const char *token) {
+    const char *argv[] = {arena_printf(&r->arena, FLASH_LOCK_KEY, id), token};
+    redisReply *rep = rds_eval(r, &unlock_script, 1, 1, argv);
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        req_fail(r, 500, "flash sale", "unlock: unexpected reply");
+        return -1;
+    }
+    return rep->integer == 1;
 }
 
 /* The hash's units_left, returned, status; 1 read, 0 missing, -1 failed. */

@@ -6,18 +6,44 @@
 #define DF_FLASH_SALE_H
 
 #include "handlers.h"
+#include "money.h"
 
 #define FLASH_NOT_FOUND_MSG "秒杀活动不存在"
 
-/* The Redis keys of sale <id>: the hash holding its state (fields sku_id,
- * allotted, units_left, starts_at, ends_at, limit, status on|closed,
- * returned); and the names kept for the per-user counts (hash user id ->
- * units taken) and for the stream of its orders not yet written to
- * MariaDB, which the staff read counts as pending and a build of the hash
- * as taken. */
+/* The Redis keys of sale <id>, order <oid>, user <uid>:
+ *   flash_sale_<id>         hash: sku_id, price (the SKU's at creation),
+ *                           allotted, units_left, starts_at, ends_at, limit,
+ *                           status on|closed, written, returned
+ *   flash_sale_users_<id>   hash: uid -> units the user holds in the sale
+ *   flash_sale_orders_<id>  stream of the orders not yet written to MariaDB,
+ *                           consumer group "persist"; an entry (fields o
+ *                           order id, u uid, a addr_id, p pay_method, pr
+ *                           price, t reservation time in Unix ms) is
+ *                           XACKed and XDELed in the script that counts it
+ *                           written, so XLEN is what is pending
+ *   flash_order_<oid>       hash: the entry's fields and "sale", for the
+ *                           order's read until its row exists
+ *   flash_sale_lock_<id>    a token: who may change written or returned
+ *   flash_sales             set: the sales consumers look at
+ * Every script keeps, for an existing hash,
+ *   allotted = units_left + XLEN(stream) + written + returned
+ * and MariaDB, once consistent, has written = the sale's df_flash_sale_order
+ * rows with released = 0 and returned = df_flash_sale.returned (units given
+ * back to the SKU). Reconciliation checks both under the lock. */
 #define FLASH_SALE_KEY "flash_sale_%lld"
 #define FLASH_USERS_KEY "flash_sale_users_%lld"
 #define FLASH_ORDERS_KEY "flash_sale_orders_%lld"
+#define FLASH_ORDER_KEY "flash_order_%s"
+#define FLASH_LOCK_KEY "flash_sale_lock_%lld"
+#define FLASH_SALES_SET "flash_sales"
+#define FLASH_GROUP "persist"
+
+/* df_flash_sale_order.released */
+enum flash_released {
+    FLASH_LIVE = 0,
+    FLASH_TO_SALE = 1,
+    FLASH_TO_SKU = 2,
+};
 
 /* df_flash_sale.status */
 enum flash_status {
@@ -28,6 +54,7 @@ enum flash_status {
 struct flash_sale {
     long long id, sku_id, stock, starts_at, ends_at, limit_per_user, returned;
     int status;
+    char price[MONEY_STR_MAX]; /* the SKU's, as MariaDB gives DECIMAL */
 };
 
 /* Sale id's row into *s (FOR UPDATE with lock): 1 found, 0 none, -1 failed. */
@@ -38,12 +65,14 @@ int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *
 const char *flash_sale_phase(int closed, long long starts_at, long long ends_at, long long now);
 
 /* Sale s's Redis hash, built from its row when it is missing (a new sale,
- * or Redis lost it): units_left = allotted - orders written - orders in
- * the stream, 0 once closed. A hash that exists is left as it is, so no
+ * or Redis lost it): written = its live rows, returned = the row's,
+ * units_left = allotted - written - returned - orders in the stream (0
+ * once closed); the sale joins flash_sales and its stream gets the group. A hash that exists is left as it is, so no
  * unit is ever counted twice. 0, or -1 failed (recorded). */
 int flash_sale_state_build(struct df_req *r, const struct flash_sale *s);
 
-/* The sale's orders written to MariaDB (df_flash_sale_order); -1 failed. */
+/* The sale's live orders in MariaDB (df_flash_sale_order, released 0);
+ * -1 failed. */
 long long flash_sale_persisted(struct df_req *r, long long id);
 
 /* s's Redis state: units_left, status ("on" / "closed") and the units the
@@ -53,6 +82,15 @@ struct flash_state {
     int closed;
 };
 int flash_sale_state(struct df_req *r, const struct flash_sale *s, struct flash_state *st);
+
+/* The sale's lock, for whoever changes written or returned (the consumer's
+ * batch, an expired order's unit, reconciliation): SET NX PX ttl_ms with a
+ * random token. 1 taken (token filled), 0 held by another, -1 failed. A
+ * holder that died frees it after ttl_ms. */
+#define FLASH_TOKEN_LEN 33
+int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLASH_TOKEN_LEN]);
+/* Frees the lock if token still holds it: 1 freed, 0 not held, -1 failed. */
+int flash_sale_unlock(struct df_req *r, long long id, const char *token);
 
 /* Adds a time as "<key>": Unix seconds and "<key>_text": Beijing time. */
 void flash_add_time(cJSON *o, const char *key, long long t);

@@ -166,6 +166,10 @@ void flash_sale_create(struct df_req *r) {
                            .ends_at = f.ends_at,
                            .limit_per_user = f.limit_per_user,
                            .status = FLASH_ON};
+    struct db_rows rows;
+    if (db_query(r, &rows, "SELECT price FROM df_goods_sku WHERE id = ?", "i", f.sku_id) < 0 || db_next(&rows) <= 0)
+        return;
+    snprintf(s.price, sizeof(s.price), "%s", db_str(&rows, 0));
     if (db_commit(r) < 0)
         return;
     if (flash_sale_state_build(r, &s) < 0)

@@ -231,7 +231,12 @@ CREATE TABLE IF NOT EXISTS df_flash_sale_order (
     sale_id int NOT NULL,
     user_id int NOT NULL,
     create_time datetime(6) NOT NULL,
+    -- 0 live; 1 its unit went back to the sale (the order expired unpaid
+    -- while the sale was on); 2 its unit went back to the SKU's stock
+    released tinyint NOT NULL DEFAULT 0,
     KEY df_flash_sale_order_sale_user (sale_id, user_id),
     CONSTRAINT df_flash_sale_order_order_id_fk_df_order_info_order_id FOREIGN KEY (order_id) REFERENCES df_order_info (order_id),
     CONSTRAINT df_flash_sale_order_sale_id_fk_df_flash_sale_id FOREIGN KEY (sale_id) REFERENCES df_flash_sale (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- a database made before the column existed
+ALTER TABLE df_flash_sale_order ADD COLUMN IF NOT EXISTS released tinyint NOT NULL DEFAULT 0 AFTER create_time;

@@ -88,7 +88,7 @@ def test_create_takes_the_units_from_the_sku():
     assert sale_row(sale) == [str(sku), "30", str(now + 600), str(now + 4200), "3", "1", "0"]
     assert sale_hash(sale) == {"sku_id": str(sku), "allotted": "30", "units_left": "30",
                                "starts_at": str(now + 600), "ends_at": str(now + 4200), "limit": "3",
-                               "status": "on", "returned": "0"}
+                               "status": "on", "returned": "0", "written": "0", "price": "12.80"}
     # the Beijing text form names the same instant
     text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now + 600 + 8 * 3600))
     sale2 = created(c, sku, stock=5, starts=text, ends=now + 4200)
