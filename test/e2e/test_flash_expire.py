@@ -8,7 +8,6 @@ a sale whose end has passed is closed by the mule, once."""
 import re
 import secrets
 import time
-import uuid
 
 import pytest
 
@@ -16,6 +15,7 @@ from support import uwsgi
 from support.backends import redis, sql
 from support.cart import make_user
 from support.env import UWSGI_PORTS
+from support.flash import flash_orders
 from support.orders import make_address, sku_state, skus
 from support.stack import uwsgi_options
 from test_flash_sales import close, created, public, sale_hash, sale_row, staff
@@ -38,35 +38,6 @@ def wait_until(what, cond, seconds=POLL_S):
             return
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {seconds} s")
-
-
-def flash_orders(sale, buyers, age_s=0, status=1, pay_method=3):
-    """One flash order for each (uid, addr) of buyers, as the consumer
-    writes it: df_order_info (unpaid, one unit at the sale's price, transit
-    10.00, created age_s ago), df_order_goods, df_flash_sale_order
-    (released 0), the SKU's sales raised; in Redis units_left - n,
-    written + n and each buyer's count + 1. Returns the order ids."""
-    h = sale_hash(sale)
-    sku, price = int(h["sku_id"]), h["price"]
-    ids = []
-    for uid, addr in buyers:
-        oid = "fl" + uuid.uuid4().hex
-        sql("START TRANSACTION;"
-            "INSERT INTO df_order_info (create_time, update_time, order_id, pay_method, total_count, total_price,"
-            " transit_price, order_status, addr_id, user_id) VALUES (NOW(6) - INTERVAL @p0 SECOND, NOW(6), @p1,"
-            " @p2, 1, @p3, 10.00, @p4, @p5, @p6);"
-            "INSERT INTO df_order_goods (create_time, update_time, count, price, order_id, sku_id)"
-            " VALUES (NOW(6), NOW(6), 1, @p3, @p1, @p7);"
-            "INSERT INTO df_flash_sale_order (order_id, sale_id, user_id, create_time, released)"
-            " VALUES (@p1, @p8, @p6, NOW(6) - INTERVAL @p0 SECOND, 0);"
-            "UPDATE df_goods_sku SET sales = sales + 1 WHERE id = @p7;"
-            "COMMIT", age_s, oid, pay_method, price, status, addr, uid, sku, sale)
-        ids.append(oid)
-    redis("HINCRBY", f"flash_sale_{sale}", "units_left", -len(buyers))
-    redis("HINCRBY", f"flash_sale_{sale}", "written", len(buyers))
-    for uid, _ in buyers:
-        redis("HINCRBY", f"flash_sale_users_{sale}", uid, 1)
-    return ids
 
 
 def age(order_ids, seconds=TTL + 30):
