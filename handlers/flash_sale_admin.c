@@ -198,8 +198,8 @@ static struct rds_script drain_script = RDS_SCRIPT(
 
 /* The units left in s's hash, now 0 (built first when missing); -1 failed. */
 static long long drain_units(struct df_req *r, const struct flash_sale *s, const char *token) {
-    const char *argv[] = {arena_printf(&r->arena, FLASH_SALE_KEY, s->id), arena_printf(&r->arena, FLASH_LOCK_KEY, s->id),
-                          token};
+    const char *argv[] = {arena_printf(&r->arena, FLASH_SALE_KEY, s->id),
+                          arena_printf(&r->arena, FLASH_LOCK_KEY, s->id), token};
     for (int tries = 0; tries < 2; tries++) {
         redisReply *rep = rds_eval(r, &drain_script, 2, 1, argv);
         if (!rep)
@@ -263,7 +263,7 @@ enum flash_end flash_sale_end(struct df_req *r, long long id, long wait_ms, long
 }
 
 void flash_sale_close(struct df_req *r) {
-    long long id = flash_sale_path_id(r), n;
+    long long id = flash_sale_path_id(r), n = 0;
     if (staff_require(r) != STEP_OK)
         return;
     enum flash_end e = id > 0 ? flash_sale_end(r, id, FLASH_CLOSE_WAIT_MS, &n) : FLASH_END_NONE;
