@@ -41,11 +41,12 @@ int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *
 }
 
 const char *flash_sale_phase(int closed, long long starts_at, long long ends_at, long long now) {
+    /* the mule closes a sale at its end: a buyer still sees it ended */
+    if (now >= ends_at)
+        return "ended";
     if (closed)
         return "closed";
-    if (now < starts_at)
-        return "scheduled";
-    return now < ends_at ? "open" : "ended";
+    return now < starts_at ? "scheduled" : "open";
 }
 
 long long flash_sale_persisted(struct df_req *r, long long id) {

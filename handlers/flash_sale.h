@@ -13,7 +13,8 @@
 /* The Redis keys of sale <id>, order <oid>, user <uid>:
  *   flash_sale_<id>         hash: sku_id, price (the SKU's at creation),
  *                           allotted, units_left, starts_at, ends_at, limit,
- *                           status on|closed, written, returned
+ *                           status on|closed, written, returned, and once
+ *                           closed drained (the units the close took)
  *   flash_sale_users_<id>   hash: uid -> units the user holds in the sale
  *   flash_sale_orders_<id>  stream of the orders not yet written to MariaDB,
  *                           consumer group "persist"; an entry (fields o
@@ -60,8 +61,9 @@ struct flash_sale {
 /* Sale id's row into *s (FOR UPDATE with lock): 1 found, 0 none, -1 failed. */
 int flash_sale_row(struct df_req *r, long long id, int lock, struct flash_sale *s);
 
-/* What a buyer would see the sale as at now: "closed" (by staff),
- * "scheduled" (before starts_at), "open", "ended" (from ends_at on). */
+/* What a buyer would see the sale as at now: "ended" (from ends_at on,
+ * closed by the mule or not), "closed" (by staff before its end),
+ * "scheduled" (before starts_at), "open". */
 const char *flash_sale_phase(int closed, long long starts_at, long long ends_at, long long now);
 
 /* Sale s's Redis hash, built from its row when it is missing (a new sale,

@@ -8,7 +8,8 @@
  *   4 商品不存在 {"sku_id", "reason": bad_id|unknown|offline} |
  *   6 商品库存不足 {"sku_id", "stock"} | 5 创建成功 {"sale_id"}
  * POST /api/admin/flash-sales/<sale_id>/close:
- *   res 2 秒杀活动不存在 | 5 已关闭 {"sale_id", "returned"[, "already_closed"]}
+ *   res 2 秒杀活动不存在 | 5 已关闭 {"sale_id", "returned"[, "already_closed"]};
+ *   503 {"error": "flash sale busy"} when the sale's lock stays held
  * GET /api/admin/flash-sales/<sale_id>: the row, the Redis state and the
  *   reconciliation of the two (docs/api-flash-sales.md);
  *   404 {"res": 2, "errmsg": "秒杀活动不存在"}. */
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "beijing_time.h"
+#include "flash_expire.h"
 #include "flash_sale.h"
 #include "order.h"
 
@@ -177,29 +179,37 @@ void flash_sale_create(struct df_req *r) {
     json_add_int(resp_res_ok(r, 5, FLASH_CREATED_MSG), "sale_id", s.id);
 }
 
-/* KEYS: the sale's hash. The units left become 0 and are answered, once:
- * the hash remembers them as returned, so a close whose COMMIT failed
- * drains the same number again and the row's status change, not this
- * script, decides that they go back to the SKU once. -1 when the hash is
- * missing. */
+/* KEYS: the sale's hash, its lock. ARGV: the close's token. The units
+ * left become 0, are added to returned and answered, once: the hash
+ * remembers them as drained, so a close whose COMMIT failed drains the
+ * same number again and the row's status change, not this script, decides
+ * that they go back to the SKU once. -1 when the hash is missing, -2 when
+ * the lock is not the close's (nothing changed). */
 static struct rds_script drain_script = RDS_SCRIPT(
+    "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -2 end\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
     "if redis.call('HGET', KEYS[1], 'status') == 'closed' then\n"
-    "  return tonumber(redis.call('HGET', KEYS[1], 'returned'))\n"
+    "  return tonumber(redis.call('HGET', KEYS[1], 'drained') or redis.call('HGET', KEYS[1], 'returned'))\n"
     "end\n"
     "local n = tonumber(redis.call('HGET', KEYS[1], 'units_left'))\n"
-    "redis.call('HSET', KEYS[1], 'units_left', 0, 'status', 'closed', 'returned', n)\n"
+    "redis.call('HSET', KEYS[1], 'units_left', 0, 'status', 'closed', 'drained', n)\n"
+    "redis.call('HINCRBY', KEYS[1], 'returned', n)\n"
     "return n\n");
 
 /* The units left in s's hash, now 0 (built first when missing); -1 failed. */
-static long long drain_units(struct df_req *r, const struct flash_sale *s) {
-    const char *argv[] = {arena_printf(&r->arena, FLASH_SALE_KEY, s->id)};
+static long long drain_units(struct df_req *r, const struct flash_sale *s, const char *token) {
+    const char *argv[] = {arena_printf(&r->arena, FLASH_SALE_KEY, s->id),
+                          arena_printf(&r->arena, FLASH_LOCK_KEY, s->id), token};
     for (int tries = 0; tries < 2; tries++) {
-        redisReply *rep = rds_eval(r, &drain_script, 1, 0, argv);
+        redisReply *rep = rds_eval(r, &drain_script, 2, 1, argv);
         if (!rep)
             return -1;
         if (rep->type != REDIS_REPLY_INTEGER) {
             req_fail(r, 500, "flash sale", "drain: unexpected reply");
+            return -1;
+        }
+        if (rep->integer == -2) {
+            req_fail(r, 500, "flash sale", "close: the sale's lock was lost");
             return -1;
         }
         if (rep->integer >= 0)
@@ -211,39 +221,67 @@ static long long drain_units(struct df_req *r, const struct flash_sale *s) {
     return -1;
 }
 
-/* Under the row's lock, in one transaction: status 1 -> 2, the units left
- * back to the SKU. A second close (or one waiting on the lock) finds the
+/* Under the sale's lock (so that no expiry is between its COMMIT and its
+ * script) and the row's, in one transaction: status 1 -> 2, the units left
+ * back to the SKU. A second close (or one waiting on the locks) finds the
  * sale closed and gives nothing. */
-void flash_sale_close(struct df_req *r) {
+static enum flash_end end_locked(struct df_req *r, long long id, const char *token, long long *returned) {
     struct flash_sale s;
-    long long id = flash_sale_path_id(r), n;
+    long long n;
     int found;
-    if (staff_require(r) != STEP_OK || db_begin(r) < 0 || (found = id > 0 ? flash_sale_row(r, id, 1, &s) : 0) < 0)
-        return;
-    if (found == 0) {
-        flash_sale_not_found(r, 200);
-        return;
-    }
-    if (s.status == FLASH_CLOSED) {
+    if (db_begin(r) < 0 || (found = flash_sale_row(r, id, 1, &s)) < 0)
+        return FLASH_END_FAILED;
+    if (found == 0 || s.status == FLASH_CLOSED) {
         if (db_rollback(r) < 0)
-            return;
-        cJSON *o = resp_res_ok(r, 5, FLASH_CLOSED_MSG);
-        json_add_int(o, "sale_id", s.id);
-        json_add_int(o, "returned", 0);
-        cJSON_AddTrueToObject(o, "already_closed");
-        return;
+            return FLASH_END_FAILED;
+        return found ? FLASH_END_ALREADY : FLASH_END_NONE;
     }
-    if ((n = drain_units(r, &s)) < 0 ||
+    if ((n = drain_units(r, &s, token)) < 0 ||
         (n > 0 && db_exec(r, "UPDATE df_goods_sku SET stock = stock + ?, update_time = NOW(6) WHERE id = ?", "ii", n,
                           s.sku_id) < 0) ||
         db_exec(r,
-                "UPDATE df_flash_sale SET status = ?, returned = ?, update_time = NOW(6) WHERE id = ? AND status = ?",
+                "UPDATE df_flash_sale SET status = ?, returned = returned + ?, update_time = NOW(6)"
+                " WHERE id = ? AND status = ?",
                 "iiii", (long long)FLASH_CLOSED, n, s.id, (long long)FLASH_ON) < 0 ||
         db_commit(r) < 0)
+        return FLASH_END_FAILED;
+    *returned = n;
+    return FLASH_END_CLOSED;
+}
+
+enum flash_end flash_sale_end(struct df_req *r, long long id, long wait_ms, long long *returned) {
+    char token[FLASH_TOKEN_LEN];
+    *returned = 0;
+    int got = flash_sale_lock_wait(r, id, FLASH_END_LOCK_MS, wait_ms, token);
+    if (got <= 0)
+        return got < 0 ? FLASH_END_FAILED : FLASH_END_BUSY;
+    enum flash_end e = end_locked(r, id, token, returned);
+    if (e == FLASH_END_FAILED && !r->mysql_broken && r->mysql_slot)
+        db_rollback(r);
+    flash_sale_unlock_quietly(r, id, token);
+    return e;
+}
+
+void flash_sale_close(struct df_req *r) {
+    long long id = flash_sale_path_id(r), n = 0;
+    if (staff_require(r) != STEP_OK)
         return;
+    enum flash_end e = id > 0 ? flash_sale_end(r, id, FLASH_CLOSE_WAIT_MS, &n) : FLASH_END_NONE;
+    if (e == FLASH_END_FAILED)
+        return;
+    if (e == FLASH_END_NONE) {
+        flash_sale_not_found(r, 200);
+        return;
+    }
+    if (e == FLASH_END_BUSY) {
+        resp_error(r, 503, "flash sale busy");
+        return;
+    }
     cJSON *o = resp_res_ok(r, 5, FLASH_CLOSED_MSG);
-    json_add_int(o, "sale_id", s.id);
-    json_add_int(o, "returned", n);
+    json_add_int(o, "sale_id", id);
+    json_add_int(o, "returned", e == FLASH_END_CLOSED ? n : 0);
+    if (e == FLASH_END_ALREADY)
+        cJSON_AddTrueToObject(o, "already_closed");
 }
 
 /* The sale's pending orders: entries of its stream (0 while there is none). */

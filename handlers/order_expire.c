@@ -7,7 +7,11 @@
  * its goods back, in the same transaction. An order paid or cancelled in
  * the meantime changes nothing. The SKU rows are updated in ascending id
  * order, one UPDATE per SKU with the batch's total, so two sweepers never
- * lock SKU rows in opposite orders. */
+ * lock SKU rows in opposite orders.
+ *
+ * A flash order is not restocked here: its unit was taken from the stock
+ * when the sale was created, and goes back to the sale or the SKU under
+ * the sale's lock (flash_expire.c). */
 #include "order_expire.h"
 
 #include <stdlib.h>
@@ -99,7 +103,7 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
     struct db_rows rows;
     if (db_query(r, &rows,
                  "SELECT order_id FROM df_order_info WHERE order_status = ? AND " ORDER_EXPIRED_SQL
-                 " ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
+                 " AND " ORDER_NOT_FLASH_SQL " ORDER BY create_time LIMIT ? FOR UPDATE SKIP LOCKED",
                  "iiiii", (long long)ORDER_UNPAID, (long long)ttl_s, (long long)cod_ttl_s, (long long)cod_ttl_s, (long long)batch) < 0)
         goto fail;
     const char **ids = arena_alloc(&r->arena, sizeof(*ids) * (size_t)batch);

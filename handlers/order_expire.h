@@ -4,6 +4,8 @@
  * to stock (stock += count, sales -= count), exactly once however many
  * processes sweep at the same moment. Cash on delivery (1) expires the same
  * way after its own TTL (dailyfresh-order-cod-ttl), or never when it is 0.
+ * Flash orders expire by the same rule but give their unit back to the
+ * sale or the SKU instead (flash_expire.h).
  *
  * Runs outside any request (the plugin calls order_expire_tick from the
  * mule); r is a request object of its own, so the db_* helpers work as in a
@@ -25,6 +27,10 @@ _Static_assert(PAY_CASH == 1 && PAY_WECHAT == 2 && PAY_ALIPAY == 3 && PAY_UNIONP
     "((pay_method IN (2, 3, 4) AND create_time < NOW(6) - INTERVAL ? SECOND)"        \
     " OR (? > 0 AND pay_method = 1 AND create_time < NOW(6) - INTERVAL ? SECOND))"
 
+/* True for an order of df_order_info that no flash sale sold: expiry of
+ * flash orders is flash_expire.c's. */
+#define ORDER_NOT_FLASH_SQL "NOT EXISTS (SELECT 1 FROM df_flash_sale_order f WHERE f.order_id = df_order_info.order_id)"
+
 /* Orders taken per transaction, and transactions per tick at most. */
 #define ORDER_EXPIRE_BATCH 100
 #define ORDER_EXPIRE_ROUNDS 20
@@ -40,7 +46,8 @@ int order_expire_sweep(struct df_req *r, long ttl_s, long cod_ttl_s, long batch)
 
 /* In the caller's transaction: cancels the order if it is still at
  * status 1 (conditional UPDATE) and then, only then, gives its goods back.
- * 1 cancelled, 0 it was not at status 1 (nothing changed), -1 failure. */
+ * 1 cancelled, 0 it was not at status 1 (nothing changed), -1 failure.
+ * Not for a flash order (flash_order_expire). */
 int order_cancel_restock(struct df_req *r, const char *order_id);
 
 /* What the mule runs on each timer tick: sweeps until a sweep finds less

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "flash_expire.h"
 #include "log.h"
 #include "money.h"
 #include "order_expire.h"
@@ -52,7 +53,7 @@ static int record_refund(struct df_req *r, const char *order_id, const char *tra
 
 /* What the locked order row came to, inside the transaction. */
 static enum paid decide(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount,
-                        int *recorded) {
+                        int *recorded, long long *flash_sale) {
     const struct df_config *c = &r->app->cfg;
     struct db_rows rows;
     int rc;
@@ -90,8 +91,10 @@ static enum paid decide(struct df_req *r, const char *order_id, const char *trad
         return PAID_BEFORE;
     }
     /* past its time limit, or cancelled: the goods are (or now go) back
-     * on sale, so the money goes back instead */
-    if (status == ORDER_UNPAID && order_cancel_restock(r, id) < 0)
+     * on sale, so the money goes back instead. A flash order's unit goes
+     * back under its sale's lock, after this COMMIT (order_mark_paid). */
+    if (status == ORDER_UNPAID && ((*flash_sale = flash_order_sale(r, id)) < 0 ||
+                                   (*flash_sale == 0 && order_cancel_restock(r, id) < 0)))
         return PAID_FAILED;
     if (!had[0] && db_exec(r, "UPDATE df_order_info SET trade_no = ?, update_time = NOW(6) WHERE order_id = ?", "ss",
                            trade_no, id) < 0)
@@ -103,9 +106,10 @@ static enum paid decide(struct df_req *r, const char *order_id, const char *trad
 
 enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *trade_no, int64_t amount) {
     int recorded = 0;
+    long long flash_sale = 0;
     if (db_begin(r) < 0)
         return PAID_FAILED;
-    enum paid p = decide(r, order_id, trade_no, amount, &recorded);
+    enum paid p = decide(r, order_id, trade_no, amount, &recorded, &flash_sale);
     if (p == PAID_FAILED || db_commit(r) < 0) {
         /* a lost connection is dropped by req_release; any other is
          * rolled back here (and again by the pool if this fails) */
@@ -113,6 +117,9 @@ enum paid order_mark_paid(struct df_req *r, const char *order_id, const char *tr
             db_rollback(r);
         return PAID_FAILED;
     }
+    /* the trade's refund stands; a unit not given back now is the sweep's */
+    if (flash_sale > 0 && flash_order_expire(r, flash_sale, order_id) <= 0)
+        req_fail_clear(r);
     if (recorded > 0 && p == PAID_BEFORE)
         df_log("payment: order %s, paid before, is paid again as trade %s: recorded for refund", order_id, trade_no);
     else if (recorded > 0)

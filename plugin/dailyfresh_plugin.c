@@ -15,6 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
+#include "flash_expire.h"
 #include "handlers.h"
 #include "order_expire.h"
 #include "rds.h"
@@ -194,7 +195,8 @@ static void df_master_fixup(int step) {
               app.cfg.order_ttl, cod, app.cfg.order_expire_interval, sig);
 }
 
-/* In the mule, for each timer tick: the expiry sweep, then the cart claims
+/* In the mule, for each timer tick: the expiry sweep, the flash orders'
+ * expiry and the close of the flash sales that ended, then the cart claims
  * left by commits that never finished. Never in a worker: the sweeps wait
  * on row locks and must not hold a request thread. */
 static int df_signal_handler(uint8_t sig, void *handler) {
@@ -206,6 +208,7 @@ static int df_signal_handler(uint8_t sig, void *handler) {
     if (!pools_ready)
         df_post_fork();
     order_expire_tick(&mule_req, &app);
+    flash_expire_tick(&mule_req, &app);
     cart_claim_tick(&mule_req, &app);
     return 0;
 }

@@ -15,12 +15,15 @@ import pytest
 import requests
 
 from support import uwsgi
-from support.backends import sql
+from support.backends import redis, sql
+from support.cart import make_user
 from support.env import MYSQL_SOCK, ROOT
 from support.gateway import Gateway
-from support.orders import sku_state
+from support.flash import flash_orders
+from support.orders import make_address, sku_state, skus
 from support.payment import alipay_order, notify_fields, order_row, post_notify, signed
 from support.stack import uwsgi_options
+from test_flash_sales import created, sale_hash, staff
 
 TTL = 1800  # dailyfresh-order-ttl default
 CANCELLED = {"res": 4, "errmsg": "支付失败", "reason": "cancelled"}
@@ -148,6 +151,30 @@ def test_check_of_an_expired_unswept_order_paid_at_the_gateway(no_sweep):
     time.sleep(1.1)  # one query per order per second
     assert check(c, oid) == CANCELLED
     assert refunds(oid) == [[trade_no, "50.00", "expired", "1"]] and sku_state(sku) == (100, 0)
+
+
+def test_notify_past_the_time_limit_gives_a_flash_order_s_unit_to_its_sale(no_sweep):
+    """A flash order's unit left the stock when its sale was made: a payment
+    after the time limit cancels the order and gives the unit back to the
+    open sale (not to the SKU's stock), once, the trade recorded for refund."""
+    c, _ = staff()
+    (sku,) = skus(1, stock=100)
+    sale = created(c, sku, stock=10)
+    uid = make_user()
+    (oid,) = flash_orders(sale, [(uid, make_address(uid))], age_s=TTL + 1)
+    amount = sql("SELECT total_price + transit_price FROM df_order_info WHERE order_id = @p0", oid)[0][0]
+    assert amount == "22.80" and sku_state(sku) == (90, 1)
+    fields = signed(notify_fields(oid, amount))
+    for _ in range(2):  # Alipay sends it again: nothing more goes back
+        r = post_notify(fields)
+        assert r.status_code == 200 and r.content == b"success"
+        assert order_row(oid) == (6, fields["trade_no"])
+        assert sql("SELECT released FROM df_flash_sale_order WHERE order_id = @p0", oid) == [["1"]]
+        h = sale_hash(sale)
+        assert (h["units_left"], h["written"], h["returned"]) == ("10", "0", "0")
+        assert redis("HGET", f"flash_sale_users_{sale}", uid) == "0"
+        assert sku_state(sku) == (90, 0)
+        assert refunds(oid) == [[fields["trade_no"], "22.80", "expired", "1"]]
 
 
 def test_late_notifies_racing_the_sweeps_give_the_stock_back_once():
