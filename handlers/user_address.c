@@ -64,30 +64,47 @@ static struct rds_script add_script =
     RDS_SCRIPT("if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SADD', KEYS[1], ARGV[1]) end\n"
                "return 0\n");
 
+/* The ids of a user's addresses, as the fill script's ARGV from [2] on. */
+struct addr_ids {
+    const char **argv;
+    size_t n, cap;
+};
+
+static void addr_ids_push(struct df_req *r, struct addr_ids *ids, long long id) {
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? 2 * ids->cap : 8;
+        const char **more = arena_alloc(&r->arena, sizeof(char *) * (cap + 2));
+        if (ids->argv)
+            memcpy(more, ids->argv, sizeof(char *) * (ids->n + 2));
+        ids->argv = more;
+        ids->cap = cap;
+    }
+    ids->argv[2 + ids->n++] = arena_printf(&r->arena, "%lld", id);
+}
+
+static int addr_ids_store(struct df_req *r, long long uid, struct addr_ids *ids) {
+    if (!ids->argv) /* no address: the set holds "0" alone */
+        ids->argv = arena_alloc(&r->arena, sizeof(char *) * 2);
+    ids->argv[0] = arena_printf(&r->arena, ADDRESS_CACHE_KEY, uid);
+    ids->argv[1] = arena_printf(&r->arena, "%d", ADDRESS_CACHE_TTL);
+    return rds_eval(r, &fill_script, 1, (int)ids->n + 1, ids->argv) ? 0 : -1;
+}
+
 int address_cache_fill(struct df_req *r, long long uid, long long addr_id, int *owned) {
     struct db_rows rows;
-    size_t n = 0, cap = 8;
+    struct addr_ids ids = {0};
     int rc;
-    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (cap + 2));
     if (db_query(r, &rows, "SELECT id FROM df_address WHERE user_id = ? AND is_delete = 0", "i", uid) < 0)
         return -1;
     *owned = 0;
     while ((rc = db_next(&rows)) > 0) {
-        if (n == cap) {
-            const char **more = arena_alloc(&r->arena, sizeof(char *) * (2 * cap + 2));
-            memcpy(more, argv, sizeof(char *) * (cap + 2));
-            argv = more;
-            cap *= 2;
-        }
         long long id = db_ll(&rows, 0);
         *owned |= id == addr_id;
-        argv[2 + n++] = arena_printf(&r->arena, "%lld", id);
+        addr_ids_push(r, &ids, id);
     }
     if (rc < 0)
         return -1;
-    argv[0] = arena_printf(&r->arena, ADDRESS_CACHE_KEY, uid);
-    argv[1] = arena_printf(&r->arena, "%d", ADDRESS_CACHE_TTL);
-    return rds_eval(r, &fill_script, 1, (int)n + 1, argv) ? 0 : -1;
+    return addr_ids_store(r, uid, &ids);
 }
 
 /* After the address's COMMIT, which stands whatever Redis does: a failure
@@ -105,6 +122,7 @@ void address_list(struct df_req *r) {
     struct db_rows rows;
     int rc;
     cJSON *list = NULL;
+    struct addr_ids ids = {0};
     if (session_require(r, &uid, LOGIN_MSG) != STEP_OK)
         return;
     if (db_query(r, &rows,
@@ -113,10 +131,19 @@ void address_list(struct df_req *r) {
                  "i", uid) < 0)
         goto out;
     list = cJSON_CreateArray();
-    while ((rc = db_next(&rows)) > 0)
+    while ((rc = db_next(&rows)) > 0) {
+        addr_ids_push(r, &ids, db_ll(&rows, 0));
         cJSON_AddItemToArray(list, address_json(&rows));
+    }
     if (rc < 0)
         goto out;
+    /* the pages that let a buyer choose an address (the flash sale's, the
+     * order's) read this list first: filling the flash buy's cache here
+     * keeps MariaDB off the buy itself, the set being what was just read */
+    if (addr_ids_store(r, uid, &ids) < 0) {
+        req_fail_clear(r);
+        df_log("user %lld: " ADDRESS_CACHE_KEY " not filled from the address list (Redis failed)", uid, uid);
+    }
     cJSON_AddItemToObject(resp_res(r, 1), "addresses", list);
     list = NULL;
 out:

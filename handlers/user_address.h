@@ -18,11 +18,14 @@ cJSON *address_json(const struct db_rows *rows);
 /* user_addrs_<uid>: a set of the user's live address ids, plus "0" (no
  * address has it) so that a user with none has a set too; it lives
  * ADDRESS_CACHE_TTL seconds from its fill. The flash buy checks an address
- * against it inside its script (handlers/flash_buy.c). A missing set is
- * filled from MariaDB; the address add puts a new id into a set that
- * exists. docs/orders.md#flash-sales. */
+ * against it inside its script (handlers/flash_buy.c). The address list
+ * (GET /api/user/address, which the flash sale's page reads before a buy)
+ * fills it from the rows it read; a buy that finds no set fills it from
+ * MariaDB; the address add puts a new id into a set that exists. An hour,
+ * so that a buyer who opened the page well before the start still buys
+ * from Redis alone. docs/orders.md#flash-sales. */
 #define ADDRESS_CACHE_KEY "user_addrs_%lld"
-#define ADDRESS_CACHE_TTL 600
+#define ADDRESS_CACHE_TTL 3600
 
 struct df_req;
 /* Fills uid's set from df_address (the live rows); *owned: addr_id is one
