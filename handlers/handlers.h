@@ -56,6 +56,9 @@ void orders_list(struct df_req *r);
 void order_detail(struct df_req *r);
 void order_comment(struct df_req *r);
 
+/* flash_buy.c */
+void order_flash(struct df_req *r);
+
 /* pay_alipay.c, pay_notify.c */
 void order_pay(struct df_req *r);
 void order_check(struct df_req *r);

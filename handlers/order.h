@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cart.h"
 #include "money.h"
@@ -98,5 +99,24 @@ static inline int order_id_valid(const char *s, size_t len) {
     }
     return 1;
 }
+
+#define ORDER_IDEM_KEY_MAX 64
+
+/* An Idempotency-Key as the order endpoints take it: 1..64 of
+ * [A-Za-z0-9_.:-]. */
+static inline int order_idem_key_valid(const char *k) {
+    size_t n = strlen(k);
+    if (n == 0 || n > ORDER_IDEM_KEY_MAX)
+        return 0;
+    return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:") == n;
+}
+
+/* The parts of an order id around its user id (order_commit.c): the UTC
+ * time to the microsecond ("YYYYmmddHHMMSSuuuuuu") and 48 random bits in
+ * hex; an id is stamp "_" uid "_" rnd. 0, or -1 (recorded). */
+#define ORDER_STAMP_LEN 24
+#define ORDER_RND_LEN 13
+struct df_req;
+int order_id_parts(struct df_req *r, char stamp[ORDER_STAMP_LEN], char rnd[ORDER_RND_LEN]);
 
 #endif

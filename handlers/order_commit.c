@@ -47,7 +47,6 @@
 
 #define TX_TRIES 5          /* deadlocks and lock-wait timeouts */
 #define OPTIMISTIC_TRIES 64 /* each failed try means another order took stock */
-#define IDEM_KEY_MAX 64
 
 struct order {
     long long uid, addr_id, pay_method;
@@ -68,13 +67,6 @@ enum tx { TX_DONE, TX_ANSWERED, TX_RETRY, TX_FAILED };
 /* A step that did not go on, as the transaction's outcome. */
 static enum tx tx_of(enum step s) {
     return s == STEP_ANSWERED ? TX_ANSWERED : TX_FAILED;
-}
-
-static int idem_key_valid(const char *k) {
-    size_t n = strlen(k);
-    if (n == 0 || n > IDEM_KEY_MAX)
-        return 0;
-    return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:") == n;
 }
 
 static int cmp_line(const void *a, const void *b) {
@@ -112,7 +104,7 @@ static enum step read_form(struct df_req *r, struct order *o) {
     }
     const char *idem_header = req_header(r, "Idempotency-Key");
     o->idem_key = idem_header ? idem_header : req_param(r, "idempotency_key");
-    if (o->idem_key && !idem_key_valid(o->idem_key)) {
+    if (o->idem_key && !order_idem_key_valid(o->idem_key)) {
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         return STEP_ANSWERED;
     }
@@ -239,23 +231,31 @@ static enum step check_expected_pay(struct df_req *r, const struct order *o) {
     return STEP_ANSWERED;
 }
 
-/* UTC time to the microsecond, the user id and 48 random bits: sorts by
- * time, unique however many orders one user sends in one microsecond, and
- * fits Alipay's out_trade_no (at most 64 of [A-Za-z0-9_]). */
-static int new_order_id(struct df_req *r, struct order *o) {
+int order_id_parts(struct df_req *r, char stamp[ORDER_STAMP_LEN], char rnd[ORDER_RND_LEN]) {
     struct timeval tv;
     struct tm tm;
-    unsigned char rnd[6];
-    char stamp[16];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+    unsigned char b[6];
+    char secs[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
         req_fail(r, 500, "order", "RAND_bytes failed");
         return -1;
     }
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-    snprintf(o->order_id, sizeof(o->order_id), "%s%06ld_%lld_%02x%02x%02x%02x%02x%02x", stamp, (long)tv.tv_usec,
-             o->uid, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    strftime(secs, sizeof(secs), "%Y%m%d%H%M%S", &tm);
+    snprintf(stamp, ORDER_STAMP_LEN, "%s%06ld", secs, (long)tv.tv_usec);
+    snprintf(rnd, ORDER_RND_LEN, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+    return 0;
+}
+
+/* UTC time to the microsecond, the user id and 48 random bits: sorts by
+ * time, unique however many orders one user sends in one microsecond, and
+ * fits Alipay's out_trade_no (at most 64 of [A-Za-z0-9_]). */
+static int new_order_id(struct df_req *r, struct order *o) {
+    char stamp[ORDER_STAMP_LEN], rnd[ORDER_RND_LEN];
+    if (order_id_parts(r, stamp, rnd) < 0)
+        return -1;
+    snprintf(o->order_id, sizeof(o->order_id), "%s_%lld_%s", stamp, o->uid, rnd);
     return 0;
 }
 

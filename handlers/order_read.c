@@ -29,6 +29,8 @@
  *   res 5 {"order":<order>}
  *   404 {"res":2,"errmsg":"订单不存在"}   malformed id, no such order, or
  *   another user's (one answer for all three). Two statements.
+ *   A flash order not written yet: res 5 {"order":<order> + "pending":true}
+ *   from flash_order_<id> (its user only) and one statement.
  *
  * <order>: {"order_id","create_time":"YYYY-MM-DD HH:MM:SS","status",
  *   "status_name","pay_method","pay_method_name","total_count",
@@ -36,7 +38,9 @@
  *   "address":{"id","receiver","addr","phone","zip_code"},
  *   "items":[{"sku_id","name","image","unite","price","count","amount","comment"}]} */
 #include <stdint.h>
+#include <time.h>
 
+#include "flash_sale.h"
 #include "handlers.h"
 #include "money.h"
 #include "order.h"
@@ -274,18 +278,145 @@ void orders_list(struct df_req *r) {
     cJSON_AddItemToObject(o, "orders", orders);
 }
 
+/* ------------------------------------------------------------- flash orders */
+
+/* A flash order the buy script recorded (flash_order_<id>, flash_sale.h)
+ * and the consumer has not written yet. */
+struct pending {
+    long long uid, addr_id, pay_method, sale_id, t_ms;
+    const char *price;
+};
+
+/* 1 found and the user's, 0 not (or another user's), -1 failed. */
+static int pending_read(struct df_req *r, const char *order_id, long long uid, struct pending *p) {
+    redisReply *rep = rds_cmd(r, "HMGET " FLASH_ORDER_KEY " u a p pr t sale", order_id);
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6) {
+        req_fail(r, 500, "orders", "flash order: unexpected reply");
+        return -1;
+    }
+    redisReply **e = rep->element;
+    if (e[0]->type != REDIS_REPLY_STRING)
+        return 0;
+    if (rds_reply_ll(e[0], &p->uid) < 0 || rds_reply_ll(e[1], &p->addr_id) < 0 ||
+        rds_reply_ll(e[2], &p->pay_method) < 0 || e[3]->type != REDIS_REPLY_STRING || rds_reply_ll(e[4], &p->t_ms) < 0 ||
+        rds_reply_ll(e[5], &p->sale_id) < 0) {
+        req_fail(r, 500, "orders", "flash order: fields are not numbers");
+        return -1;
+    }
+    p->price = e[3]->str;
+    return p->uid == uid;
+}
+
+/* The order as order_json shapes a written unpaid one, from the hash and
+ * one statement for its SKU and address; create_time is the reservation's,
+ * as the row will have it. NULL on failure (recorded). */
+static cJSON *pending_json(struct df_req *r, const char *order_id, const struct pending *p) {
+    struct db_rows rows;
+    int64_t price, pay;
+    char money[MONEY_STR_MAX], when[32];
+    struct tm tm;
+    time_t secs = (time_t)(p->t_ms / 1000);
+    int rc;
+    if (money_parse(p->price, &price) < 0 || money_add(price, ORDER_TRANSIT_CENTS, &pay) < 0) {
+        req_fail(r, 500, "orders", "flash order price out of range");
+        return NULL;
+    }
+    if (db_query(r, &rows,
+                 "SELECT s.id, s.name, s.image, s.unite, a.id, a.receiver, a.addr, a.phone, a.zip_code"
+                 " FROM df_flash_sale f JOIN df_goods_sku s ON s.id = f.sku_id"
+                 " LEFT JOIN df_address a ON a.id = ? WHERE f.id = ?",
+                 "ii", p->addr_id, p->sale_id) < 0 ||
+        (rc = db_next(&rows)) < 0)
+        return NULL;
+    if (rc == 0) {
+        req_fail(r, 500, "orders", "flash order of a sale without a row");
+        return NULL;
+    }
+    localtime_r(&secs, &tm); /* NOW(6) in the rows is the server's local time */
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "order_id", order_id);
+    cJSON_AddStringToObject(o, "create_time", when);
+    cJSON_AddNumberToObject(o, "status", ORDER_UNPAID);
+    cJSON_AddStringToObject(o, "status_name", order_status_name(ORDER_UNPAID));
+    cJSON_AddNumberToObject(o, "pay_method", (double)p->pay_method);
+    cJSON_AddStringToObject(o, "pay_method_name", pay_method_name((int)p->pay_method));
+    cJSON_AddNumberToObject(o, "total_count", 1);
+    money_format(price, money);
+    cJSON_AddStringToObject(o, "total_price", money);
+    add_money(o, "transit_price", ORDER_TRANSIT_CENTS);
+    add_money(o, "total_pay", pay);
+    cJSON_AddStringToObject(o, "trade_no", "");
+    if (db_isnull(&rows, 4)) {
+        cJSON_AddNullToObject(o, "address");
+    } else {
+        cJSON *a = cJSON_AddObjectToObject(o, "address");
+        cJSON_AddNumberToObject(a, "id", (double)db_ll(&rows, 4));
+        cJSON_AddStringToObject(a, "receiver", db_str(&rows, 5));
+        cJSON_AddStringToObject(a, "addr", db_str(&rows, 6));
+        cJSON_AddStringToObject(a, "phone", db_str(&rows, 7));
+        add_text_or_null(a, "zip_code", &rows, 8);
+    }
+    cJSON *it = cJSON_CreateObject();
+    cJSON_AddNumberToObject(it, "sku_id", (double)db_ll(&rows, 0));
+    cJSON_AddStringToObject(it, "name", db_str(&rows, 1));
+    cJSON_AddStringToObject(it, "image", db_str(&rows, 2));
+    cJSON_AddStringToObject(it, "unite", db_str(&rows, 3));
+    cJSON_AddStringToObject(it, "price", money);
+    cJSON_AddNumberToObject(it, "count", 1);
+    cJSON_AddStringToObject(it, "amount", money);
+    cJSON_AddStringToObject(it, "comment", "");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "items"), it);
+    cJSON_AddBoolToObject(o, "pending", 1);
+    return o;
+}
+
+/* 1 answered as a pending flash order, 0 there is none of this user's,
+ * -1 failed. */
+static int pending_answer(struct df_req *r, const char *order_id, long long uid) {
+    struct pending p;
+    int rc = pending_read(r, order_id, uid, &p);
+    if (rc <= 0)
+        return rc;
+    cJSON *o = pending_json(r, order_id, &p);
+    if (!o)
+        return -1;
+    cJSON_AddItemToObject(resp_res(r, 5), "order", o);
+    return 1;
+}
+
+/* The order's row into set (as orders_read); -1 failed. */
+static int order_one_read(struct df_req *r, const char *id, long long uid, cJSON *one, struct order_set *set) {
+    struct db_rows rows;
+    if (db_query(r, &rows, order_one_sql, "si", id, uid) < 0)
+        return -1;
+    return orders_read(r, &rows, one, set);
+}
+
+/* Until its row exists a flash order is answered from its Redis hash; the
+ * consumer writes the row and then deletes the hash, so a read that finds
+ * neither reads the row once more (written in between). */
 void order_detail(struct df_req *r) {
     long long uid;
-    struct db_rows rows;
     struct order_set set = {0};
     const struct route_arg *arg = &r->match.args[0];
+    const char *id = arena_strndup(&r->arena, arg->str, arg->len);
+    int rc;
     if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK)
         return;
     cJSON *one = cJSON_CreateArray(); /* the order, before it moves into the answer */
-    if (order_id_valid(arg->str, arg->len) &&
-        (db_query(r, &rows, order_one_sql, "si", arena_strndup(&r->arena, arg->str, arg->len), uid) < 0 ||
-         orders_read(r, &rows, one, &set) < 0))
-        goto out;
+    if (order_id_valid(arg->str, arg->len)) {
+        if (order_one_read(r, id, uid, one, &set) < 0)
+            goto out;
+        if (set.n == 0) {
+            if ((rc = pending_answer(r, id, uid)) != 0)
+                goto out;
+            if (order_one_read(r, id, uid, one, &set) < 0)
+                goto out;
+        }
+    }
     if (set.n == 0) { /* one answer for a malformed id, no such order and another user's */
         resp_res_err(r, 2, ORDER_NOT_FOUND_MSG);
         r->status = 404;

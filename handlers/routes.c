@@ -50,5 +50,8 @@ const struct route df_routes[] = {
     {"GET", "/api/admin/flash-sales/<int>", flash_sale_show_staff, 0},
     {"GET", "/api/flash/<int>", flash_sale_show_public, 0},
 
+    /* flash_buy.c */
+    {"POST", "/order/flash", order_flash, 0},
+
     {NULL, NULL, NULL, 0},
 };

@@ -28,7 +28,10 @@
  * changes run one after another and exactly one default remains. */
 #include "user_address.h"
 
+#include <string.h>
+
 #include "handlers.h"
+#include "log.h"
 #include "validate.h"
 
 #define RECEIVER_MAX 20
@@ -46,6 +49,55 @@ cJSON *address_json(const struct db_rows *rows) {
     cJSON_AddStringToObject(o, "phone", db_str(rows, 4));
     cJSON_AddBoolToObject(o, "is_default", db_ll(rows, 5) != 0);
     return o;
+}
+
+/* KEYS: the set. ARGV: its TTL, then the ids. Replaced whole: an id gone
+ * from MariaDB goes from the set. */
+static struct rds_script fill_script = RDS_SCRIPT("redis.call('DEL', KEYS[1])\n"
+                                                  "redis.call('SADD', KEYS[1], '0', unpack(ARGV, 2))\n"
+                                                  "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+                                                  "return 1\n");
+
+/* KEYS: the set. ARGV: the new id. A set that does not exist stays so:
+ * filled from MariaDB, it will have the id. */
+static struct rds_script add_script =
+    RDS_SCRIPT("if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SADD', KEYS[1], ARGV[1]) end\n"
+               "return 0\n");
+
+int address_cache_fill(struct df_req *r, long long uid, long long addr_id, int *owned) {
+    struct db_rows rows;
+    size_t n = 0, cap = 8;
+    int rc;
+    const char **argv = arena_alloc(&r->arena, sizeof(char *) * (cap + 2));
+    if (db_query(r, &rows, "SELECT id FROM df_address WHERE user_id = ? AND is_delete = 0", "i", uid) < 0)
+        return -1;
+    *owned = 0;
+    while ((rc = db_next(&rows)) > 0) {
+        if (n == cap) {
+            const char **more = arena_alloc(&r->arena, sizeof(char *) * (2 * cap + 2));
+            memcpy(more, argv, sizeof(char *) * (cap + 2));
+            argv = more;
+            cap *= 2;
+        }
+        long long id = db_ll(&rows, 0);
+        *owned |= id == addr_id;
+        argv[2 + n++] = arena_printf(&r->arena, "%lld", id);
+    }
+    if (rc < 0)
+        return -1;
+    argv[0] = arena_printf(&r->arena, ADDRESS_CACHE_KEY, uid);
+    argv[1] = arena_printf(&r->arena, "%d", ADDRESS_CACHE_TTL);
+    return rds_eval(r, &fill_script, 1, (int)n + 1, argv) ? 0 : -1;
+}
+
+/* After the address's COMMIT, which stands whatever Redis does: a failure
+ * is logged, and the set (lacking only this id) expires with its TTL. */
+static void address_cache_add(struct df_req *r, long long uid, long long id) {
+    const char *argv[] = {arena_printf(&r->arena, ADDRESS_CACHE_KEY, uid), arena_printf(&r->arena, "%lld", id)};
+    if (rds_eval(r, &add_script, 1, 1, argv))
+        return;
+    req_fail_clear(r);
+    df_log("address %lld of user %lld: not added to " ADDRESS_CACHE_KEY " (Redis failed)", id, uid, uid);
 }
 
 void address_list(struct df_req *r) {
@@ -134,6 +186,7 @@ void address_add(struct df_req *r) {
     long long id = (long long)db_last_insert_id(r);
     if (db_commit(r) < 0)
         return;
+    address_cache_add(r, uid, id);
 
     cJSON *a = cJSON_CreateObject();
     cJSON_AddNumberToObject(a, "id", (double)id);

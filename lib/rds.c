@@ -326,6 +326,58 @@ redisReply *rds_eval(struct df_req *r, struct rds_script *s, int nkeys, int narg
     return rds_eval_finish(r, &call);
 }
 
+/* Appends the call (as EVALSHA, or EVAL with the source) and the WAIT,
+ * then reads both replies, whatever the first was, so that the
+ * connection goes back to the pool clean. */
+static redisReply *eval_then_wait(struct df_req *r, struct rds_call *call, long replicas, long timeout_ms,
+                                  long long *acked) {
+    redisContext *c = rds_conn(r);
+    if (!c)
+        return NULL;
+    if (redisAppendCommandArgv(c, call->argc, call->argv, NULL) != REDIS_OK) {
+        conn_failed(r, c);
+        return NULL;
+    }
+    r->redis_pending++;
+    if (rds_append(r, "WAIT %ld %ld", replicas, timeout_ms) < 0)
+        return NULL;
+    redisReply *rep = rds_reply(r), *wait = rds_reply(r);
+    if (!rep || !wait)
+        return NULL;
+    if (wait->type != REDIS_REPLY_INTEGER) {
+        if (wait->type == REDIS_REPLY_ERROR)
+            rds_reply_failed(r, wait);
+        else
+            req_fail(r, 500, "redis", "WAIT: unexpected reply");
+        return NULL;
+    }
+    *acked = wait->integer;
+    return rep;
+}
+
+redisReply *rds_eval_wait(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv,
+                          long replicas, long timeout_ms, long long *acked) {
+    struct rds_call call = {.script = s, .argc = 3 + nkeys + nargs};
+    call.argv = arena_alloc(&r->arena, sizeof(char *) * (size_t)call.argc);
+    snprintf(call.nkeys, sizeof(call.nkeys), "%d", nkeys);
+    call.argv[0] = "EVALSHA";
+    call.argv[1] = script_hash(s);
+    call.argv[2] = call.nkeys;
+    for (int i = 0; i < nkeys + nargs; i++)
+        call.argv[3 + i] = argv[i];
+    redisReply *rep = eval_then_wait(r, &call, replicas, timeout_ms, acked);
+    if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+        call.argv[0] = "EVAL";
+        call.argv[1] = s->src;
+        rep = eval_then_wait(r, &call, replicas, timeout_ms, acked);
+    }
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        rds_reply_failed(r, rep);
+        return NULL;
+    }
+    return rep;
+}
+
 int rds_reply_ll(const redisReply *rep, long long *out) {
     if (!rep)
         return -1;

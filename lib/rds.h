@@ -63,6 +63,13 @@ int rds_eval_start(struct df_req *r, struct rds_call *call, struct rds_script *s
                    const char **argv);
 redisReply *rds_eval_finish(struct df_req *r, struct rds_call *call);
 
+/* rds_eval and WAIT replicas timeout_ms written together, in one write:
+ * still one round trip, and the script's writes are acknowledged by
+ * *acked replicas (WAIT's answer) when the reply comes. The script's
+ * reply as rds_eval gives it; NULL on failure (recorded). */
+redisReply *rds_eval_wait(struct df_req *r, struct rds_script *s, int nkeys, int nargs, const char **argv,
+                          long replicas, long timeout_ms, long long *acked);
+
 /* Integer value of a reply holding an integer or a decimal string. */
 int rds_reply_ll(const redisReply *rep, long long *out);
 

@@ -204,7 +204,7 @@ pidfile $d/run/redis.pid
 logfile $d/log/redis.log
 dir $d/redis
 appendonly yes
-appendfsync everysec
+appendfsync always
 save ""
 repl-diskless-sync-delay 0
 # a master cut off from its replicas stops taking writes ~3 s later
@@ -355,7 +355,8 @@ load_lab_schema() {
 # The instances find the Redis master through the three sentinels and write
 # on the first synced Galera node of the three; in the lab a database host
 # that fails is given up on after 1 s and tried again 1 s later
-# (production: 2 s and 5 s, docs/operations.md).
+# (production: 2 s and 5 s, docs/operations.md). A flash order is answered
+# res 5 only once a Redis replica has it too (WAIT, docs/orders.md).
 backend_args() {
     local h sentinels="" mysql_hosts=""
     for h in "${DATA_HOSTS[@]}"; do
@@ -363,7 +364,8 @@ backend_args() {
         mysql_hosts+="${mysql_hosts:+,}${ADDR[$h]}:$MYSQL_PORT"
     done
     BACKEND_ENV=(DF_REDIS_SENTINELS="$sentinels" DF_REDIS_MASTER_NAME="$MASTER_NAME" DF_MYSQL_HOSTS="$mysql_hosts")
-    BACKEND_ARGS=(--dailyfresh-mysql-connect-timeout 1 --dailyfresh-mysql-host-retry 1)
+    BACKEND_ARGS=(--dailyfresh-mysql-connect-timeout 1 --dailyfresh-mysql-host-retry 1
+        --dailyfresh-flash-wait-replicas 1)
 }
 
 

@@ -229,10 +229,11 @@ unixsocketperm 770
 pidfile $REDIS_RUN/redis.pid
 logfile $LOG/redis.log
 dir $VAR/redis
-# durable: every write goes to the append-only file, fsynced once a second
-# (a power loss can take the last second of cart and session writes)
+# durable: every write goes to the append-only file, fsynced before the
+# command's reply is sent, so that a flash order answered res 5 survives a
+# crash of the machine (docs/operations.md#durability)
 appendonly yes
-appendfsync everysec
+appendfsync always
 save 300 1
 CONF
     as_user redis redis-server "$VAR/redis.conf" || die "redis-server did not start" "$LOG/redis.log"

@@ -42,7 +42,7 @@ def test_redis_and_galera_settings_of_the_lab(lab):
         assert lab.redis(host, "CONFIG", "GET", "min-replicas-to-write").split() == ["min-replicas-to-write", "1"]
         assert lab.redis(host, "CONFIG", "GET", "min-replicas-max-lag").split() == ["min-replicas-max-lag", "2"]
         assert lab.redis(host, "CONFIG", "GET", "appendonly").split() == ["appendonly", "yes"]
-        assert lab.redis(host, "CONFIG", "GET", "appendfsync").split() == ["appendfsync", "everysec"]
+        assert lab.redis(host, "CONFIG", "GET", "appendfsync").split() == ["appendfsync", "always"]
     for host in lab.hosts_with("galera"):
         assert lab.sql(host, "SELECT @@innodb_flush_log_at_trx_commit") == [["1"]], host
         opts = lab.sql(host, "SELECT @@wsrep_provider_options")[0][0]
