@@ -6,7 +6,8 @@
  * early or late; at 0 the page reads the sale again and the button goes
  * live by itself. POST /order/flash with an Idempotency-Key per attempt
  * (the same key again after an attempt whose answer never came), then
- * GET /api/orders/<id> until the order is written and can be paid. */
+ * GET /api/orders/<id> until the order is written ("pending" no more) and
+ * can be paid in 我的订单. */
 (function () {
   'use strict';
   var esc = DF.esc;
@@ -205,8 +206,16 @@
     ticker = setInterval(tick, TICK_MS);
   }
 
+  /* res 7's reasons, said for a person; the server's errmsg comes first */
   function refusal(a) {
-    return a.errmsg || '抢购失败';
+    var why = '';
+    if (a.reason === 'not_started') why = '秒杀尚未开始';
+    else if (a.reason === 'ended') why = '秒杀已结束';
+    else if (a.reason === 'closed') why = '秒杀活动已关闭';
+    else if (a.reason === 'limit_reached') why = '每人限购 ' + (a.limit || sale.limit_per_user) + ' 件，您已达到上限';
+    else if (a.reason === 'too_many_requests') why = '操作过于频繁' + (a.retry_after > 0 ? '，请 ' + a.retry_after + ' 秒后再试' : '');
+    else if (a.res === 6) why = '已抢光';
+    return (a.errmsg || '抢购失败') + (why ? '（' + why + '）' : '');
   }
 
   function buy() {
@@ -268,11 +277,13 @@
     document.getElementById('flash-order-state').textContent = text;
   }
 
-  /* GET /api/orders/<id> answers 404 until the order row is written. */
+  /* GET /api/orders/<id> answers the order "pending" until its row is
+   * written (404 while neither is readable, a moment at most). */
   function pollOrder(id, left) {
     DF.api('GET', '/api/orders/' + encodeURIComponent(id)).then(function (a) {
       if (a.res === 0) { toLogin(); return; }
       if (a.res !== 5 || !a.order) throw new Error(a.errmsg || '订单加载失败');
+      if (a.order.pending) throw new Error('pending');
       written(a.order);
     }).catch(function () {
       if (left > 1) { setTimeout(function () { pollOrder(id, left - 1); }, ORDER_POLL_MS); return; }

@@ -16,7 +16,7 @@
  * (360x740) width as <step>-desktop.png / <step>-phone.png. A console error
  * or an uncaught exception on any page, or a page wider than a 360 px
  * screen, fails the test (but for the 404s a test names with
- * t.allowNotFound: reads that answer "not yet" or "no such thing" so). */
+ * t.allowNotFound: a page asking for a thing that does not exist). */
 'use strict';
 
 const childProcess = require('child_process');
@@ -72,9 +72,9 @@ class T {
     this.notFoundOk = [];
   }
 
-  /* A 404 the page asks for on purpose (a read that says "not yet" or "no
-   * such thing" by its status) is not an error of the page: the browser's
-   * console line for an answer from a URL matching re is let through. */
+  /* A 404 the test makes the page ask for (a sale that does not exist) is
+   * not an error of the page: the browser's console line for a 404 from a
+   * URL matching re is let through. */
   allowNotFound(re) {
     this.notFoundOk.push(re);
   }
@@ -659,7 +659,7 @@ async function buttonIs(page, disabled, label, what) {
   check((await page.isDisabled('#flash-buy')) === disabled, what + ': the button is ' + (disabled ? 'live' : 'disabled'));
 }
 
-test('flash: a countdown on the server\'s clock, the button live at 0 without a reload', async (t, page) => {
+test('flash: a countdown on the server\'s clock, the button live at 0 without a reload, buy, pay in 我的订单', async (t, page) => {
   // the device's clock is an hour fast: the page must count on the server's
   await t.context.addInitScript(() => {
     const real = Date.now.bind(Date);
@@ -696,6 +696,27 @@ test('flash: a countdown on the server\'s clock, the button live at 0 without a 
     await waitText(page, '#countdown', (s) => /^距结束还有 00:(09|10):\d\d$/.test(s), 'the countdown to the end');
     await t.shot(page, 'flash-open');
 
+    await page.click('#flash-buy');
+    await waitText(page, '#flash-result', (s) => s.includes('抢购成功'), 'the answer to the buy');
+    const orderId = await text(page, '#flash-order-id');
+    check(/^[0-9]{14,}_[0-9]+_[0-9a-f]+$/.test(orderId), 'the order id shown: ' + orderId);
+    await buttonIs(page, true, '已抢购', 'after buying');
+    await waitText(page, '#flash-order-state', (s) => s.includes('订单已确认'), 'the order once written');
+    check(await page.locator('#flash-pay-link[href="/user/order/1"]').count() === 1, 'no link to pay the order');
+    await waitText(page, '#units-left', '2', 'the units left after buying');
+    await t.shot(page, 'flash-bought');
+
+    await Promise.all([page.waitForURL((u) => u.pathname === '/user/order/1'), page.click('#flash-orders')]);
+    const ord = page.locator('.order[data-order-id="' + orderId + '"]');
+    await ord.waitFor();
+    await waitText(page, '.order[data-order-id="' + orderId + '"] .status-name', '待支付', 'the flash order in 我的订单');
+    check(await ord.locator('.order-item[data-sku="' + sale.sku + '"]').count() === 1, 'the order holds the SKU');
+    check(cents(await ord.locator('.total-pay').first().textContent()) === cents(sale.price) + 1000,
+      'the order costs the sale\'s price and the transit');
+    check(await ord.locator('button.pay').count() === 1, 'the flash order has no pay button');
+    await t.shot(page, 'flash-orders');
+    const pay = await apiPost(t, '/order/pay', { order_id: orderId });
+    check(pay.res === 3 && /^https?:\/\//.test(pay.pay_url || ''), 'paying the flash order answered ' + JSON.stringify(pay));
   } finally {
     await staff.done();
   }
@@ -752,6 +773,40 @@ test('flash: an unknown sale; a closed one; an open one that ends on the page; l
   }
 }, {
   timeout: 90000,
+  skip: needsDatabase,
+});
+
+test('flash: a sale whose units are all taken shows sold out', async (t, page) => {
+  const staff = await staffAccount(t);
+  try {
+    const sale = await flashSale(staff, 1, -60, 600, 1);
+    // another buyer takes the only unit
+    const other = { context: await t.browser.newContext() };
+    try {
+      const who = uniqueName('bo');
+      await registerByApi(other, who);
+      const l = await apiPost(other, '/user/login', { username: who, pwd: PASSWORD });
+      check(l.res === 5, 'logging in answered ' + JSON.stringify(l));
+      const addr = await apiPost(other, '/user/address', { receiver: '孙八', addr: '南京市鼓楼区中山路1号', phone: '13412345678' });
+      check(addr.res === 5, 'adding an address answered ' + JSON.stringify(addr));
+      const list = await apiGet(other, '/api/user/address');
+      const b = await apiPost(other, '/order/flash', { sale_id: sale.id, addr_id: list.addresses[0].id, pay_method: 3 },
+        { 'Idempotency-Key': uniqueName('k') });
+      check(b.res === 5, 'the other buyer\'s buy answered ' + JSON.stringify(b));
+    } finally {
+      await other.context.close();
+    }
+    await buyerWithAddress(t, page);
+    await page.goto(BASE + '/flash/' + sale.id);
+    await buttonIs(page, true, '已抢光', 'a sold-out sale');
+    await waitText(page, '#flash-phase', '已抢光', 'the phase');
+    await waitText(page, '#units-left', '0', 'the units left');
+    await t.shot(page, 'flash-sold-out');
+  } finally {
+    await staff.done();
+  }
+}, {
+  timeout: 60000,
   skip: needsDatabase,
 });
 
