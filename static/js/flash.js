@@ -225,14 +225,14 @@
     if (phase() !== 'open') return;
     var addr = box.querySelector('input[name=addr_id]:checked');
     var pay = box.querySelector('input[name=pay_method]:checked');
-    if (!addr) { DF.message('请选择收货地址'); return; }
-    if (!pay) { DF.message('请选择支付方式'); return; }
+    if (!addr) { failed('请选择收货地址'); return; }
+    if (!pay) { failed('请选择支付方式'); return; }
     /* a new attempt gets a new key; a retry after no answer the same one,
      * so it cannot place a second order */
     var key = retryKey || newKey();
     retryKey = key;
     busy = true;
-    DF.message('');
+    document.getElementById('flash-result').hidden = true;
     tick();
     DF.api('POST', '/order/flash', { sale_id: saleId, addr_id: addr.value, pay_method: pay.value },
       { 'Idempotency-Key': key }).then(function (a) {
@@ -245,13 +245,15 @@
       }
       if (a.res === 0) { toLogin(); return; }
       if (a.res === 6 && sale) sale.units_left = 0;
-      DF.message(refusal(a));
+      failed(refusal(a));
       tick();
       readSale();
     }, function (err) {
       busy = false;
-      DF.message(err.message + '，请再次点击重试');
+      /* the unit may have been taken: the retry's same key answers that order */
+      failed(err.message + '（再次点击抢购不会重复下单）');
       tick();
+      readSale();
     });
   }
 
@@ -260,6 +262,13 @@
     el.className = 'pay-result ' + kind;
     el.innerHTML = html;
     el.hidden = false;
+  }
+
+  /* A buy's refusal or failure, beside the button (on a phone the page's
+   * message line is a screen away from it). */
+  function failed(text) {
+    result('failed', '<p id="flash-failure"></p>');
+    document.getElementById('flash-failure').textContent = text;
   }
 
   function placed(id) {
