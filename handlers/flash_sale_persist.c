@@ -571,6 +571,7 @@ static void *consumer_main(void *arg) {
     pool_destroy(&papp.redis);
     pool_destroy(&papp.mysql);
     mysql_thread_end();
+    df_log("flash persist: consumer %s stopped", consumer);
     return NULL;
 }
 

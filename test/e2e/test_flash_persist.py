@@ -467,3 +467,26 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
     consistent(c, sale)
     close(c, sale)
     assert re.search(r"flash persist: consumer \S+/\d+: batches", uwsgi.log(port))
+
+
+@pytest.mark.destructive
+def test_a_reload_brings_a_new_consumer_and_loses_no_entry():
+    c, sku, sale = new_sale(stock=500)
+    people = users(5)
+    port = UWSGI_PORTS[0]
+    mark = uwsgi.log_size(port)
+    oids = buy(sale, people * 20)
+    t = time.monotonic()
+    subprocess.run(["uwsgi", "--reload", uwsgi.pidfile(port)], check=True, timeout=10, capture_output=True)
+    oids += buy(sale, people * 20)
+    # the old mule's thread holds nothing up: the new mule's consumer starts within seconds
+    wait_until("a new consumer", lambda: re.search(r"flash persist: consumer \S+: batches",
+                                                   uwsgi.log_since(port, mark)), timeout=30)
+    assert time.monotonic() - t < 30
+    wait_healthy()
+    oids += buy(sale, people * 20)
+    wait_until("every entry written and acked", lambda: xlen(sale) == 0 and all_written(oids)(), timeout=30)
+    assert set(rows_of(oids).values()) == {1}
+    assert sku_state(sku) == (100, 300)
+    consistent(c, sale)
+    close(c, sale)
