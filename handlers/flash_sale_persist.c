@@ -136,8 +136,8 @@ static const char *entries_json(struct df_req *r, struct entry *const *es, size_
 }
 
 #define ENTRIES_TABLE                                                                                              \
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS (o VARCHAR(128) PATH '$[0]', u INT PATH '$[1]', a INT PATH '$[2]',"      \
-    " p INT PATH '$[3]', pr DECIMAL(10,2) PATH '$[4]', t BIGINT PATH '$[5]')) AS j"                               \
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (o VARCHAR(128) CHARACTER SET utf8mb4 PATH '$[0]', u INT PATH '$[1]',"    \
+    " a INT PATH '$[2]', p INT PATH '$[3]', pr DECIMAL(10,2) PATH '$[4]', t BIGINT PATH '$[5]')) AS j"           \
     " WHERE NOT EXISTS (SELECT 1 FROM df_flash_sale_order f WHERE f.order_id = j.o)"
 
 /* The batch's rows, in the open transaction: each order that has none
@@ -571,6 +571,7 @@ static void *consumer_main(void *arg) {
     pool_destroy(&papp.redis);
     pool_destroy(&papp.mysql);
     mysql_thread_end();
+    df_log("flash persist: consumer %s stopped", consumer);
     return NULL;
 }
 

@@ -102,7 +102,8 @@ bad:
 static long long live_pending(struct df_req *r, long long id, const char *oids) {
     struct db_rows rows;
     if (db_query(r, &rows,
-                 "SELECT COUNT(*) FROM JSON_TABLE(?, '$[*]' COLUMNS (o VARCHAR(128) PATH '$')) AS j"
+                 "SELECT COUNT(*) FROM JSON_TABLE(?, '$[*]'"
+                 " COLUMNS (o VARCHAR(128) CHARACTER SET utf8mb4 PATH '$')) AS j"
                  " JOIN df_flash_sale_order f ON f.order_id = j.o WHERE f.sale_id = ? AND f.released = ?",
                  "sii", oids, id, (long long)FLASH_LIVE) < 0 ||
         db_next(&rows) <= 0)
