@@ -23,7 +23,7 @@
   var sale = null;        /* the last answer of GET /api/flash/<id> */
   var offsetMs = 0;       /* server clock - local clock */
   var me = null, addrs = [];
-  var reading = false, nextRead = 0;
+  var reading = false, nextRead = 0, readFailed = false;
   var busy = false;       /* a buy on its way */
   var orderId = null;     /* the order this page placed */
   var retryKey = null;    /* the key of an attempt that got no answer */
@@ -133,19 +133,23 @@
     sale = a;
   }
 
+  /* Never rejects: a failed read says so and is tried again later. */
   function readSale() {
     reading = true;
     return DF.api('GET', '/api/flash/' + saleId).then(function (a) {
-      reading = false;
       if (a.res !== 5) throw new Error(a.errmsg || '秒杀活动加载失败');
       adopt(a);
+      if (readFailed) DF.message('');
+      readFailed = false;
       scheduleRead();
-      tick();
-    }, function (err) {
-      reading = false;
+    }).catch(function (err) {
       if (err.status === 404) { notFound(); return; }
+      readFailed = true;
       DF.message(err.message);
       nextRead = Date.now() + READ_RETRY_MS;
+    }).then(function () {
+      reading = false;
+      if (sale && ticker) tick();
     });
   }
 
