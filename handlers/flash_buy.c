@@ -34,6 +34,7 @@
 /* buy_script's runs: the first, after a build of the hash, after a fill of
  * the address set. */
 #define BUY_RUNS 3
+#define FLASH_SALE_ID_MAX 2147483647LL /* df_flash_sale.id is an int */
 
 /* KEYS: session_<id>, flash_sale_<id>, flash_sale_users_<id>,
  * flash_sale_orders_<id>. ARGV: 1 sale id, 2 addr id, 3 pay_method, 4 the
@@ -93,7 +94,7 @@ struct buy {
     const char *skey;     /* session_<id> */
     const char *idem_key; /* NULL: none given */
     char stamp[ORDER_STAMP_LEN], rnd[ORDER_RND_LEN];
-    int counted; /* the rate counter has this request */
+    int counted; /* the rate counter has this request: not again on a rerun */
 };
 
 /* The script's answer: what, and its detail ("" when none). */
@@ -101,44 +102,48 @@ struct verdict {
     const char *what, *detail;
 };
 
-/* The form, in the commit's order: fields present, the key, pay_method,
- * addr_id, then the sale id. 0 valid, else answered (after the login is
- * known, as the commit answers a logged-out user first). */
-static int form_refusal(struct df_req *r, struct buy *b) {
+/* What is wrong with the form, in the commit's order. */
+enum form_fault { FORM_OK, FORM_MISSING, FORM_IDEM_KEY, FORM_PAY_METHOD, FORM_ADDRESS, FORM_SALE };
+
+/* The form: fields present, the key, pay_method, addr_id, then the sale
+ * id. Answered by answer_form once the login is known, as the commit
+ * answers a logged-out user first. */
+static enum form_fault form_fault(struct df_req *r, struct buy *b) {
     const char *sale = req_param(r, "sale_id"), *addr = req_param(r, "addr_id"), *pm = req_param(r, "pay_method");
     const char *idem_header = req_header(r, "Idempotency-Key");
     b->idem_key = idem_header ? idem_header : req_param(r, "idempotency_key");
     if (!sale || !*sale || !addr || !*addr || !pm || !*pm)
-        return 1;
+        return FORM_MISSING;
     if (b->idem_key && !order_idem_key_valid(b->idem_key))
-        return 2;
+        return FORM_IDEM_KEY;
     if (pm[0] < '1' || pm[0] > '4' || pm[1])
-        return 3;
+        return FORM_PAY_METHOD;
     b->pay_method = pm[0] - '0';
     b->addr_id = req_parse_id(addr);
     if (b->addr_id < 0 || b->addr_id > ADDRESS_ID_MAX)
-        return 4;
+        return FORM_ADDRESS;
     b->sale_id = req_parse_id(sale);
-    if (b->sale_id < 0 || b->sale_id > ADDRESS_ID_MAX) /* df_flash_sale.id is an int too */
-        return 5;
-    return 0;
+    if (b->sale_id < 0 || b->sale_id > FLASH_SALE_ID_MAX)
+        return FORM_SALE;
+    return FORM_OK;
 }
 
-static void answer_form(struct df_req *r, int why) {
-    switch (why) {
-    case 1:
+static void answer_form(struct df_req *r, enum form_fault f) {
+    switch (f) {
+    case FORM_MISSING:
         resp_res_err(r, 1, ORDER_PARAMS_MSG);
         break;
-    case 2:
+    case FORM_IDEM_KEY:
         resp_res_reason(r, 1, ORDER_PARAMS_MSG, "idempotency_key");
         break;
-    case 3:
+    case FORM_PAY_METHOD:
         resp_res_err(r, 2, "非法的支付方式");
         break;
-    case 4:
+    case FORM_ADDRESS:
         resp_res_err(r, 3, ORDER_BAD_ADDRESS_MSG);
         break;
-    default:
+    case FORM_SALE:
+    case FORM_OK:
         resp_res_err(r, 2, FLASH_NOT_FOUND_MSG);
         break;
     }
@@ -193,7 +198,8 @@ static int run(struct df_req *r, struct buy *b, struct verdict *v, long long *ac
         b->uid = strtoll(uid, NULL, 10);
         session_set_user(r, b->uid);
     }
-    b->counted = 1;
+    /* the one verdict past the rate's step that runs the script again */
+    b->counted = strcmp(what, "addr_miss") == 0;
     return 0;
 }
 
@@ -270,10 +276,10 @@ void order_flash(struct df_req *r) {
         resp_res_err(r, 0, ORDER_LOGIN_MSG);
         return;
     }
-    int why = form_refusal(r, &b);
-    if (why) {
+    enum form_fault f = form_fault(r, &b);
+    if (f != FORM_OK) {
         if (session_require(r, &b.uid, ORDER_LOGIN_MSG) == STEP_OK)
-            answer_form(r, why);
+            answer_form(r, f);
         return;
     }
     if (order_id_parts(r, b.stamp, b.rnd) < 0)

@@ -30,7 +30,8 @@
  *   404 {"res":2,"errmsg":"订单不存在"}   malformed id, no such order, or
  *   another user's (one answer for all three). Two statements.
  *   A flash order not written yet: res 5 {"order":<order> + "pending":true}
- *   from flash_order_<id> (its user only) and one statement.
+ *   from flash_order_<id> (its user only; one HMGET before the statements)
+ *   and one statement more.
  *
  * <order>: {"order_id","create_time":"YYYY-MM-DD HH:MM:SS","status",
  *   "status_name","pay_method","pay_method_name","total_count",
@@ -373,20 +374,6 @@ static cJSON *pending_json(struct df_req *r, const char *order_id, const struct 
     return o;
 }
 
-/* 1 answered as a pending flash order, 0 there is none of this user's,
- * -1 failed. */
-static int pending_answer(struct df_req *r, const char *order_id, long long uid) {
-    struct pending p;
-    int rc = pending_read(r, order_id, uid, &p);
-    if (rc <= 0)
-        return rc;
-    cJSON *o = pending_json(r, order_id, &p);
-    if (!o)
-        return -1;
-    cJSON_AddItemToObject(resp_res(r, 5), "order", o);
-    return 1;
-}
-
 /* The order's row into set (as orders_read); -1 failed. */
 static int order_one_read(struct df_req *r, const char *id, long long uid, cJSON *one, struct order_set *set) {
     struct db_rows rows;
@@ -395,27 +382,28 @@ static int order_one_read(struct df_req *r, const char *id, long long uid, cJSON
     return orders_read(r, &rows, one, set);
 }
 
-/* Until its row exists a flash order is answered from its Redis hash; the
- * consumer writes the row and then deletes the hash, so a read that finds
- * neither reads the row once more (written in between). */
+/* Until its row exists a flash order is answered from its Redis hash. The
+ * hash is read before the row: the consumer COMMITs the row before it
+ * deletes the hash, so a read that misses the hash finds the row, and no
+ * order of the user's is ever answered 404 in between. */
 void order_detail(struct df_req *r) {
     long long uid;
     struct order_set set = {0};
+    struct pending p;
     const struct route_arg *arg = &r->match.args[0];
     const char *id = arena_strndup(&r->arena, arg->str, arg->len);
-    int rc;
+    int pending = 0;
     if (session_require(r, &uid, ORDER_LOGIN_MSG) != STEP_OK)
         return;
     cJSON *one = cJSON_CreateArray(); /* the order, before it moves into the answer */
-    if (order_id_valid(arg->str, arg->len)) {
-        if (order_one_read(r, id, uid, one, &set) < 0)
-            goto out;
-        if (set.n == 0) {
-            if ((rc = pending_answer(r, id, uid)) != 0)
-                goto out;
-            if (order_one_read(r, id, uid, one, &set) < 0)
-                goto out;
-        }
+    if (order_id_valid(arg->str, arg->len) &&
+        ((pending = pending_read(r, id, uid, &p)) < 0 || order_one_read(r, id, uid, one, &set) < 0))
+        goto out;
+    if (set.n == 0 && pending) {
+        cJSON *o = pending_json(r, id, &p);
+        if (o)
+            cJSON_AddItemToObject(resp_res(r, 5), "order", o);
+        goto out;
     }
     if (set.n == 0) { /* one answer for a malformed id, no such order and another user's */
         resp_res_err(r, 2, ORDER_NOT_FOUND_MSG);

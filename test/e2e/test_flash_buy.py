@@ -239,6 +239,7 @@ def test_a_missing_sale_hash_is_rebuilt_from_the_row():
     assert h["units_left"] == "8" and h["allotted"] == "10" and h["status"] == "on"
     assert redis("XLEN", f"flash_sale_orders_{sale}") == "2"
     assert redis("SISMEMBER", "flash_sales", sale) == "1"
+    assert redis("GET", f"flash_rate_{uid}") == "2"  # each request counted once, cold or not
 
 
 def test_the_address_set_is_filled_on_a_miss_kept_on_add_and_refuses_foreign_ones():
@@ -247,6 +248,7 @@ def test_the_address_set_is_filled_on_a_miss_kept_on_add_and_refuses_foreign_one
     key = f"user_addrs_{uid}"
     assert redis("EXISTS", key) == "0"
     assert buy(c, sale, addr)["res"] == 5  # miss: MariaDB once, the set filled
+    assert redis("GET", f"flash_rate_{uid}") == "1"  # the script ran twice, the request counted once
     assert sorted(redis("SMEMBERS", key).split()) == sorted(["0", str(addr)])
     assert 0 < int(redis("TTL", key)) <= 600
     # a hit: another user's address and a deleted one are refused from the set

@@ -32,6 +32,10 @@ static void test_defaults(void **state) {
     assert_int_equal(c.order_max_unpaid, 5);
     assert_int_equal(c.order_max_cod, 10);
     assert_int_equal(c.order_cod_ttl, 86400); /* a day */
+    assert_int_equal(c.flash_buy_rate, 10);
+    assert_int_equal(c.flash_buy_window, 10);
+    assert_int_equal(c.flash_wait_replicas, 0);
+    assert_int_equal(c.flash_wait_timeout_ms, 200);
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -111,6 +115,12 @@ static void bad_max_cod(struct df_config_raw *r) { r->order_max_cod = "10001"; }
 
 static void bad_locking(struct df_config_raw *r) { r->order_locking = "Guarded"; }
 static void bad_lock_wait(struct df_config_raw *r) { r->mysql_lock_wait_s = "5"; } /* timeout is 5 */
+static void bad_buy_window(struct df_config_raw *r) { r->flash_buy_window = "0"; }
+/* the WAIT must end before the command timeout gives the connection up */
+static void bad_wait_timeout(struct df_config_raw *r) {
+    r->flash_wait_replicas = "1";
+    r->flash_wait_timeout_ms = "1000"; /* dailyfresh-redis-timeout is 1000 */
+}
 
 static void test_rejects(void **state) {
     expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
@@ -133,6 +143,9 @@ static void test_rejects(void **state) {
     expect_bad("order_cod_ttl", bad_cod_ttl, "dailyfresh-order-cod-ttl: '1h' is not a whole number from 0 to 31536000");
     expect_bad("order_max_cod", bad_max_cod, "dailyfresh-order-max-cod: '10001' is not a whole number from 0 to 10000");
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
+    expect_bad("flash_buy_window", bad_buy_window, "dailyfresh-flash-buy-window: '0' is not a whole number from 1 to 3600");
+    expect_bad("flash_wait_timeout", bad_wait_timeout,
+               "dailyfresh-flash-wait-timeout (1000 ms) must be shorter than dailyfresh-redis-timeout (1000 ms)");
 }
 
 static void test_sentinels_off_by_default(void **state) {
