@@ -502,3 +502,22 @@ def test_a_reload_brings_a_new_consumer_and_loses_no_entry():
     assert sku_state(sku) == (100, 300)
     consistent(c, sale)
     close(c, sale)
+
+
+@pytest.mark.destructive
+def test_a_mule_starting_reconciles_the_sales():
+    c, sku, sale = new_sale(stock=30)
+    oids = buy(sale, users(3))
+    wait_until("written", lambda: xlen(sale) == 0 and all_written(oids)())
+    redis("HINCRBY", f"flash_sale_{sale}", "units_left", -5)
+    redis("HINCRBY", f"flash_sale_{sale}", "written", 1)
+    port = UWSGI_PORTS[0]
+    mark = uwsgi.log_size(port)
+    old = mule_pid(port)
+    os.kill(old, signal.SIGKILL)
+    # no request: the respawned mule's consumer repairs the sale before it reads
+    wait_until("repaired at start-up",
+               lambda: (sale_hash(sale)["units_left"], sale_hash(sale)["written"]) == ("27", "3"), timeout=30)
+    assert f"flash sale {sale} reconciled: allotted 30 (row 30), units_left 22 -> 27" in uwsgi.log_since(port, mark)
+    consistent(c, sale)
+    close(c, sale)
