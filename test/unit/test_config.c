@@ -32,6 +32,10 @@ static void test_defaults(void **state) {
     assert_int_equal(c.order_max_unpaid, 5);
     assert_int_equal(c.order_max_cod, 10);
     assert_int_equal(c.order_cod_ttl, 86400); /* a day */
+    assert_int_equal(c.flash_batch, 200);
+    assert_int_equal(c.flash_block_ms, 200);
+    assert_int_equal(c.flash_claim_ms, 5000);
+    assert_int_equal(c.flash_consumer_idle_ms, 600000);
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -111,6 +115,8 @@ static void bad_max_cod(struct df_config_raw *r) { r->order_max_cod = "10001"; }
 
 static void bad_locking(struct df_config_raw *r) { r->order_locking = "Guarded"; }
 static void bad_lock_wait(struct df_config_raw *r) { r->mysql_lock_wait_s = "5"; } /* timeout is 5 */
+static void bad_flash_block(struct df_config_raw *r) { r->flash_block_ms = "1000"; } /* the Redis timeout is 1000 */
+static void bad_flash_batch(struct df_config_raw *r) { r->flash_batch = "0"; }
 
 static void test_rejects(void **state) {
     expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
@@ -133,6 +139,9 @@ static void test_rejects(void **state) {
     expect_bad("order_cod_ttl", bad_cod_ttl, "dailyfresh-order-cod-ttl: '1h' is not a whole number from 0 to 31536000");
     expect_bad("order_max_cod", bad_max_cod, "dailyfresh-order-max-cod: '10001' is not a whole number from 0 to 10000");
     expect_bad("mysql_lock_wait", bad_lock_wait, "must be shorter than dailyfresh-mysql-timeout");
+    expect_bad("flash_block", bad_flash_block,
+               "dailyfresh-flash-block (1000 ms) must be shorter than dailyfresh-redis-timeout (1000 ms)");
+    expect_bad("flash_batch", bad_flash_batch, "dailyfresh-flash-batch: '0' is not a whole number from 1 to 5000");
 }
 
 static void test_sentinels_off_by_default(void **state) {
