@@ -94,6 +94,33 @@ int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLAS
 /* Frees the lock if token still holds it: 1 freed, 0 not held, -1 failed. */
 int flash_sale_unlock(struct df_req *r, long long id, const char *token);
 
+/* Reconciliation of sale s under its lock: the Redis numbers read in one
+ * script, MariaDB's live rows and returned, both equations checked
+ *   allotted = units_left + pending + written + returned
+ *   written = live - live_pending, returned = the row's returned
+ * (live_pending: entries still in the stream whose rows are committed, a
+ * batch acked after its COMMIT) and what is off repaired: written and
+ * returned from MariaDB, units_left from the first equation while the sale
+ * is on; for a closed sale the units unaccounted for go back to the SKU,
+ * once (guarded by the row's returned). The hash is built first when
+ * missing. A log line names the sale and the numbers when anything was
+ * off. 0, or -1 failed (recorded; 503 when the lock stayed taken). */
+struct flash_recon {
+    int rebuilt;     /* the hash was missing and built from the row */
+    int closed;      /* the row's status */
+    int hash_closed; /* the hash's status as found */
+    /* found */
+    long long allotted, units_left, pending, written, returned;
+    long long live, live_pending, row_returned;
+    /* allotted - units_left - pending - written - returned; written -
+     * (live - live_pending); returned - row_returned */
+    long long drift_units, drift_written, drift_returned;
+    /* after the repair */
+    int repaired;
+    long long units_left_after, written_after, returned_after, to_sku;
+};
+int flash_sale_reconcile(struct df_req *r, const struct flash_sale *s, struct flash_recon *rc);
+
 /* Adds a time as "<key>": Unix seconds and "<key>_text": Beijing time. */
 void flash_add_time(cJSON *o, const char *key, long long t);
 

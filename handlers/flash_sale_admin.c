@@ -284,25 +284,44 @@ void flash_sale_close(struct df_req *r) {
         cJSON_AddTrueToObject(o, "already_closed");
 }
 
-/* The sale's pending orders: entries of its stream (0 while there is none). */
-static long long stream_length(struct df_req *r, long long id) {
-    long long n;
-    redisReply *rep = rds_cmd(r, "XLEN " FLASH_ORDERS_KEY, id);
-    if (!rep)
-        return -1;
-    if (rds_reply_ll(rep, &n) < 0) {
-        req_fail(r, 500, "flash sale", "XLEN: unexpected reply");
-        return -1;
+/* The reconciliation as the answer's "reconciliation" member. */
+static void add_reconciliation(cJSON *o, const struct flash_recon *rc) {
+    cJSON *x = cJSON_AddObjectToObject(o, "reconciliation");
+    if (!x)
+        return;
+    cJSON_AddBoolToObject(x, "rebuilt", rc->rebuilt);
+    json_add_int(x, "allotted", rc->allotted);
+    json_add_int(x, "units_left", rc->units_left);
+    json_add_int(x, "pending", rc->pending);
+    json_add_int(x, "written", rc->written);
+    json_add_int(x, "returned", rc->returned);
+    json_add_int(x, "live", rc->live);
+    json_add_int(x, "live_pending", rc->live_pending);
+    json_add_int(x, "row_returned", rc->row_returned);
+    cJSON *d = cJSON_AddObjectToObject(x, "drift");
+    if (d) {
+        json_add_int(d, "units", rc->drift_units);
+        json_add_int(d, "written", rc->drift_written);
+        json_add_int(d, "returned", rc->drift_returned);
     }
-    return n;
+    cJSON_AddBoolToObject(x, "repaired", rc->repaired);
+    cJSON *a = cJSON_AddObjectToObject(x, "after");
+    if (a) {
+        json_add_int(a, "units_left", rc->units_left_after);
+        json_add_int(a, "written", rc->written_after);
+        json_add_int(a, "returned", rc->returned_after);
+        json_add_int(a, "to_sku", rc->to_sku);
+    }
 }
 
-/* allotted = units left + returned + reserved; reserved = persisted + pending.
- * drift is what the second equation is off by (0: consistent). */
+/* The sale as found, reconciled (the numbers before the repair, and the
+ * repair under "reconciliation"). allotted = units left + returned +
+ * reserved; reserved = persisted + pending; drift is what the second
+ * equation was off by (0: consistent). */
 void flash_sale_show_staff(struct df_req *r) {
     struct flash_sale s;
-    struct flash_state st;
-    long long id = flash_sale_path_id(r), persisted, pending;
+    struct flash_recon rc;
+    long long id = flash_sale_path_id(r);
     int found;
     if (staff_require(r) != STEP_OK || (found = id > 0 ? flash_sale_row(r, id, 0, &s) : 0) < 0)
         return;
@@ -310,10 +329,9 @@ void flash_sale_show_staff(struct df_req *r) {
         flash_sale_not_found(r, 404);
         return;
     }
-    if (flash_sale_state(r, &s, &st) < 0 || (persisted = flash_sale_persisted(r, s.id)) < 0 ||
-        (pending = stream_length(r, s.id)) < 0)
+    if (flash_sale_reconcile(r, &s, &rc) < 0)
         return;
-    long long now = (long long)time(NULL), reserved = s.stock - st.returned - st.units_left;
+    long long now = (long long)time(NULL), reserved = s.stock - rc.returned - rc.units_left;
     cJSON *o = resp_res(r, 5);
     json_add_int(o, "sale_id", s.id);
     json_add_int(o, "sku_id", s.sku_id);
@@ -322,11 +340,12 @@ void flash_sale_show_staff(struct df_req *r) {
     cJSON_AddStringToObject(o, "status", flash_sale_phase(s.status == FLASH_CLOSED, s.starts_at, s.ends_at, now));
     flash_add_time(o, "starts_at", s.starts_at);
     flash_add_time(o, "ends_at", s.ends_at);
-    json_add_int(o, "returned", s.returned);
-    json_add_int(o, "units_left", st.units_left);
+    json_add_int(o, "returned", rc.row_returned);
+    json_add_int(o, "units_left", rc.units_left);
     json_add_int(o, "reserved", reserved);
-    json_add_int(o, "persisted", persisted);
-    json_add_int(o, "pending", pending);
-    json_add_int(o, "drift", reserved - persisted - pending);
+    json_add_int(o, "persisted", rc.live);
+    json_add_int(o, "pending", rc.pending);
+    json_add_int(o, "drift", reserved - rc.live - rc.pending);
     flash_add_time(o, "now", now);
+    add_reconciliation(o, &rc);
 }

@@ -254,6 +254,11 @@ int config_load(struct df_config *c, const struct df_config_raw *raw, int thread
                  c->flash_wait_timeout_ms, c->redis_timeout_ms);
         goto fail;
     }
+    if (c->flash_block_ms >= c->redis_timeout_ms) {
+        snprintf(err, errlen, "dailyfresh-flash-block (%ld ms) must be shorter than dailyfresh-redis-timeout (%ld ms)",
+                 c->flash_block_ms, c->redis_timeout_ms);
+        goto fail;
+    }
     c->threads = threads > 0 ? threads : 1;
     if (c->redis_pool == 0)
         c->redis_pool = c->threads;

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "flash_expire.h"
+#include "flash_sale_persist.h"
 #include "handlers.h"
 #include "order_expire.h"
 #include "rds.h"
@@ -149,6 +150,25 @@ static int df_init(void) {
     return 0;
 }
 
+/* Mule 1 writes the flash sales' orders (handlers/flash_sale_persist.c),
+ * in a thread beside its sweeps, as the consumer host/instance/pid: a
+ * respawned mule is a new consumer, and the entries the dead one held are
+ * taken over after dailyfresh-flash-claim. */
+static void start_flash_consumer(void) {
+    char host[128] = "localhost", name[200];
+    const char *inst = uwsgi.sockets && uwsgi.sockets->name ? uwsgi.sockets->name : "uwsgi", *slash;
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    if ((slash = strrchr(inst, '/')))
+        inst = slash + 1;
+    snprintf(name, sizeof(name), "%s/%s/%d", host, inst, (int)getpid());
+    if (flash_persist_start(&app, name) < 0) {
+        uwsgi_log("dailyfresh: cannot start the flash-sale consumer\n");
+        exit(1);
+    }
+}
+
 /* In each worker (and respawned worker) before its threads start: the
  * pools are per process, connections opened lazily on first use. */
 static void df_post_fork(void) {
@@ -170,6 +190,8 @@ static void df_post_fork(void) {
         exit(1);
     }
     pools_ready = 1;
+    if (uwsgi.muleid == 1)
+        start_flash_consumer();
 }
 
 /* In the master before the workers and mules are forked: the expiry timer.
@@ -323,6 +345,8 @@ static void df_after_request(struct wsgi_request *wsgi_req) {
 }
 
 static void df_atexit(void) {
+    if (uwsgi.muleid == 1)
+        flash_persist_stop();
     app.alipay = NULL;
     EVP_PKEY_free(alipay_keys.app_key);
     EVP_PKEY_free(alipay_keys.alipay_key);

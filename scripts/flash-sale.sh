@@ -4,7 +4,7 @@
 #
 #   scripts/flash-sale.sh create SKU_ID STOCK STARTS_AT ENDS_AT LIMIT_PER_USER
 #   scripts/flash-sale.sh show SALE_ID
-#   scripts/flash-sale.sh check SALE_ID    as show; exits 1 when drift is not 0
+#   scripts/flash-sale.sh check SALE_ID    as show; exits 1 when drift is found (repaired)
 #   scripts/flash-sale.sh close SALE_ID
 #
 # STARTS_AT / ENDS_AT: Unix seconds, or "YYYY-MM-DD HH:MM:SS" in Beijing
@@ -38,10 +38,12 @@ request() { # method path [curl args...]
 
 csrf_token() { awk '$6 == "csrftoken" { print $7 }' "$JAR"; }
 
-# A member of the JSON answer in $BODY ("" when absent).
+# A member of the JSON answer in $BODY ("" when absent); a.b names b of member a.
 member() { # name
     python3 -c 'import json, sys
-v = json.load(open(sys.argv[1])).get(sys.argv[2], "")
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k, "") if isinstance(v, dict) else ""
 print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) else v)' "$BODY" "$1" 2>/dev/null ||
         die "the answer is not JSON: $(head -c 200 "$BODY")"
 }
@@ -80,10 +82,15 @@ case "$cmd" in
         id_arg "$2"
         login
         status=$(request GET "/api/admin/flash-sales/$2")
-        if [ "$cmd" = check ] && [ "$status" = 200 ] && [ "$(member res)" = 5 ] && [ "$(member drift)" != 0 ]; then
+        if [ "$cmd" = check ] && [ "$status" = 200 ] && [ "$(member res)" = 5 ] &&
+            { [ "$(member drift)" != 0 ] || [ "$(member reconciliation.repaired)" != false ]; }; then
             cat "$BODY"
             echo
-            die "sale $2: drift $(member drift) (reserved $(member reserved), persisted $(member persisted), pending $(member pending))"
+            die "sale $2: drift $(member drift) (reserved $(member reserved), persisted $(member persisted), pending $(member pending));" \
+                "reconciliation drift units $(member reconciliation.drift.units) written $(member reconciliation.drift.written)" \
+                "returned $(member reconciliation.drift.returned), repaired: units_left $(member reconciliation.after.units_left)" \
+                "written $(member reconciliation.after.written) returned $(member reconciliation.after.returned)," \
+                "$(member reconciliation.after.to_sku) back to the SKU"
         fi
         answer "$status"
         ;;

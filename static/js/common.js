@@ -30,7 +30,8 @@
 
   /* GET or POST to the API; resolves with the JSON answer (any res code),
    * rejects with an Error whose message a person can read when the API is
-   * unreachable or answers an HTTP error. */
+   * unreachable or answers an HTTP error (then with the HTTP status as
+   * err.status, and the JSON answer, if any, as err.body). */
   function api(method, path, data, headers) {
     var init = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
     var url = path;
@@ -53,7 +54,10 @@
         try { body = JSON.parse(text); } catch (e) { body = null; }
         if (!resp.ok) {
           var why = body && (body.error || body.errmsg);
-          throw new Error(resp.status === 503 ? '服务暂时不可用，请稍后再试' : (why || ('请求失败 (' + resp.status + ')')));
+          var err = new Error(resp.status === 503 ? '服务暂时不可用，请稍后再试' : (why || ('请求失败 (' + resp.status + ')')));
+          err.status = resp.status;
+          err.body = body;
+          throw err;
         }
         if (!body) throw new Error('服务器返回了无法识别的内容');
         return body;

@@ -342,6 +342,10 @@ def test_staff_show_reconciles():
     t = shown.pop("now")
     assert abs(t - time.time()) < 5
     shown.pop("now_text")
+    assert shown.pop("reconciliation") == {
+        "rebuilt": False, "allotted": 10, "units_left": 10, "pending": 0, "written": 0, "returned": 0, "live": 0,
+        "live_pending": 0, "row_returned": 0, "drift": {"units": 0, "written": 0, "returned": 0}, "repaired": False,
+        "after": {"units_left": 10, "written": 0, "returned": 0, "to_sku": 0}}
     bj = lambda x: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(x + 8 * 3600))  # noqa: E731
     assert shown == {"res": 5, "sale_id": sale, "sku_id": sku, "stock": 10, "limit_per_user": 1, "status": "open",
                      "starts_at": now - 5, "starts_at_text": bj(now - 5), "ends_at": now + 600,
@@ -351,6 +355,10 @@ def test_staff_show_reconciles():
     redis("HINCRBY", f"flash_sale_{sale}", "units_left", -2)
     shown = staff_show(c, sale)
     assert (shown["units_left"], shown["reserved"], shown["drift"]) == (8, 2, 2)
+    # found, reported and repaired
+    assert shown["reconciliation"]["drift"] == {"units": 2, "written": 0, "returned": 0}
+    assert shown["reconciliation"]["repaired"] and shown["reconciliation"]["after"]["units_left"] == 10
+    assert redis("HGET", f"flash_sale_{sale}", "units_left") == "10"
     r = c.get_json(f"{ADMIN}/2147483647")
     assert r.status_code == 404 and r.json() == NOT_FOUND
 
@@ -383,7 +391,9 @@ def test_flash_sale_script_against_the_stack():
     redis("HINCRBY", f"flash_sale_{sale}", "units_left", -1)
     out = run("flash-sale.sh", "check", sale, env=env)
     assert out.returncode == 1 and "drift 1" in out.stderr, out
-    redis("HINCRBY", f"flash_sale_{sale}", "units_left", 1)
+    # and repaired it: units_left is 5 again
+    assert redis("HGET", f"flash_sale_{sale}", "units_left") == "5"
+    assert run("flash-sale.sh", "check", sale, env=env).returncode == 0
     out = run("flash-sale.sh", "close", sale, env=env)
     assert out.returncode == 0 and '"returned":5' in out.stdout, out
     assert sku_state(sku) == (50, 0)

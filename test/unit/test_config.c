@@ -36,6 +36,10 @@ static void test_defaults(void **state) {
     assert_int_equal(c.flash_buy_window, 10);
     assert_int_equal(c.flash_wait_replicas, 0);
     assert_int_equal(c.flash_wait_timeout_ms, 200);
+    assert_int_equal(c.flash_batch, 200);
+    assert_int_equal(c.flash_block_ms, 200);
+    assert_int_equal(c.flash_claim_ms, 5000);
+    assert_int_equal(c.flash_consumer_idle_ms, 600000);
     config_free(&c);
     config_free(&c); /* safe twice */
 }
@@ -121,6 +125,8 @@ static void bad_wait_timeout(struct df_config_raw *r) {
     r->flash_wait_replicas = "1";
     r->flash_wait_timeout_ms = "1000"; /* dailyfresh-redis-timeout is 1000 */
 }
+static void bad_flash_block(struct df_config_raw *r) { r->flash_block_ms = "1000"; } /* the Redis timeout is 1000 */
+static void bad_flash_batch(struct df_config_raw *r) { r->flash_batch = "0"; }
 
 static void test_rejects(void **state) {
     expect_bad("redis_pool", bad_int, "dailyfresh-redis-pool");
@@ -146,6 +152,9 @@ static void test_rejects(void **state) {
     expect_bad("flash_buy_window", bad_buy_window, "dailyfresh-flash-buy-window: '0' is not a whole number from 1 to 3600");
     expect_bad("flash_wait_timeout", bad_wait_timeout,
                "dailyfresh-flash-wait-timeout (1000 ms) must be shorter than dailyfresh-redis-timeout (1000 ms)");
+    expect_bad("flash_block", bad_flash_block,
+               "dailyfresh-flash-block (1000 ms) must be shorter than dailyfresh-redis-timeout (1000 ms)");
+    expect_bad("flash_batch", bad_flash_batch, "dailyfresh-flash-batch: '0' is not a whole number from 1 to 5000");
 }
 
 static void test_sentinels_off_by_default(void **state) {
