@@ -518,6 +518,8 @@ def test_a_reload_brings_a_new_consumer_and_loses_no_entry():
     wait_until("a new consumer", lambda: re.search(r"flash persist: consumer \S+: batches",
                                                    uwsgi.log_since(port, mark)), timeout=30)
     assert time.monotonic() - t < 30
+    # the old mule's consumer stopped at its exit, its XREADGROUP block bounding the wait
+    assert re.search(r"flash persist: consumer \S+ stopped", uwsgi.log_since(port, mark))
     wait_healthy()
     oids += buy(sale, people * 20)
     wait_until("every entry written and acked", lambda: xlen(sale) == 0 and all_written(oids)(), timeout=30)
