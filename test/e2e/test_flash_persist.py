@@ -25,7 +25,7 @@ import pytest
 
 from support import uwsgi
 from support.backends import redis, sql
-from support.env import BASE, ROOT, UWSGI_PORTS, VAR
+from support.env import BASE, MYSQL_SOCK, ROOT, UWSGI_PORTS, VAR
 from support.orders import make_address, skus, sku_state
 from support.cart import make_user
 from support.stack import stack, uwsgi_options, wait_healthy
@@ -442,6 +442,17 @@ def test_redis_restarted_from_its_aof_comes_back_to_the_same_numbers():
     close(c, sale)
 
 
+def hold_sku(sku, seconds):
+    """A session of its own that locks the SKU's row for seconds."""
+    holder = subprocess.Popen(["mariadb", "--no-defaults", f"--socket={MYSQL_SOCK}", "-uroot", "-N", "-B",
+                               "dailyfresh", "-e",
+                               f"START TRANSACTION; SELECT stock FROM df_goods_sku WHERE id = {int(sku)} FOR UPDATE;"
+                               f" SELECT SLEEP({int(seconds)}); COMMIT"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.2)
+    return holder
+
+
 @pytest.mark.destructive
 def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
     c, sku, sale = new_sale(stock=1000)
@@ -456,16 +467,26 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
             oids.extend(buy(sale, people * 2))
             time.sleep(0.005)
 
+    marks = {p: uwsgi.log_size(p) for p in UWSGI_PORTS}
     feeder = threading.Thread(target=feed)
     feeder.start()
+    holder = None
     try:
-        time.sleep(0.7)
+        time.sleep(0.5)
+        # the SKU's row held by another session: the batch in flight waits in its UPDATE of sales, so the mule
+        # dies with entries read and not acked (a transaction open, or waiting for the sale's lock)
+        holder = hold_sku(sku, 2)
+        wait_until("a batch waiting on the SKU's row", lambda: sql(
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=5)
+        time.sleep(0.3)
         os.kill(old, signal.SIGKILL)
         wait_until("the master respawned the mule", lambda: mule_pid(port) not in (None, old), timeout=20)
         time.sleep(0.7)
     finally:
         done.set()
         feeder.join(30)
+        if holder:
+            holder.wait(30)
     assert len(oids) >= 100
     wait_until("every entry written and acked", lambda: xlen(sale) == 0 and all_written(oids)(), timeout=40)
     assert set(rows_of(oids).values()) == {1}
@@ -479,6 +500,8 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
     consistent(c, sale)
     close(c, sale)
     assert re.search(r"flash persist: consumer \S+/\d+: batches", uwsgi.log(port))
+    # what the killed mule held was taken over
+    assert any(f"flash persist: sale {sale}: took over" in uwsgi.log_since(p, m) for p, m in marks.items())
 
 
 @pytest.mark.destructive
@@ -495,6 +518,8 @@ def test_a_reload_brings_a_new_consumer_and_loses_no_entry():
     wait_until("a new consumer", lambda: re.search(r"flash persist: consumer \S+: batches",
                                                    uwsgi.log_since(port, mark)), timeout=30)
     assert time.monotonic() - t < 30
+    # the old mule's consumer stopped at its exit, its XREADGROUP block bounding the wait
+    assert re.search(r"flash persist: consumer \S+ stopped", uwsgi.log_since(port, mark))
     wait_healthy()
     oids += buy(sale, people * 20)
     wait_until("every entry written and acked", lambda: xlen(sale) == 0 and all_written(oids)(), timeout=30)
