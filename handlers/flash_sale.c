@@ -60,8 +60,8 @@ long long flash_sale_persisted(struct df_req *r, long long id) {
 
 /* KEYS: the sale's hash, its order stream, flash_sales. ARGV: sku_id,
  * allotted, starts_at, ends_at, limit, closed (0/1), live orders written,
- * returned, price, sale id. EXISTS and HSET in one script: of two builders
- * at once one writes. */
+ * returned, price, sale id, what the close drained (closed only). EXISTS
+ * and HSET in one script: of two builders at once one writes. */
 static struct rds_script build_script = RDS_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "local left = 0\n"
@@ -73,13 +73,24 @@ static struct rds_script build_script = RDS_SCRIPT(
     "redis.call('HSET', KEYS[1], 'sku_id', ARGV[1], 'price', ARGV[9], 'allotted', ARGV[2], 'units_left', left,\n"
     "  'starts_at', ARGV[3], 'ends_at', ARGV[4], 'limit', ARGV[5],\n"
     "  'status', ARGV[6] == '0' and 'on' or 'closed', 'written', ARGV[7], 'returned', ARGV[8])\n"
+    "if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'drained', ARGV[11]) end\n"
     "redis.call('SADD', KEYS[3], ARGV[10])\n"
     "return 1\n");
 
 int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
-    long long persisted = flash_sale_persisted(r, s->id);
+    long long persisted = flash_sale_persisted(r, s->id), drained = 0;
     if (persisted < 0)
         return -1;
+    if (s->status == FLASH_CLOSED) {
+        /* the row's returned is the close's drain and the units of orders
+         * that expired after it, one each */
+        struct db_rows rows;
+        if (db_query(r, &rows, "SELECT COUNT(*) FROM df_flash_sale_order WHERE sale_id = ? AND released = ?", "ii",
+                     s->id, (long long)FLASH_TO_SKU) < 0 ||
+            db_next(&rows) <= 0)
+            return -1;
+        drained = s->returned - db_ll(&rows, 0);
+    }
     struct arena *a = &r->arena;
     const char *argv[] = {
         arena_printf(a, FLASH_SALE_KEY, s->id),
@@ -95,8 +106,9 @@ int flash_sale_state_build(struct df_req *r, const struct flash_sale *s) {
         arena_printf(a, "%lld", s->returned),
         s->price,
         arena_printf(a, "%lld", s->id),
+        arena_printf(a, "%lld", drained),
     };
-    return rds_eval(r, &build_script, 3, 10, argv) ? 0 : -1;
+    return rds_eval(r, &build_script, 3, 11, argv) ? 0 : -1;
 }
 
 int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLASH_TOKEN_LEN]) {

@@ -15,6 +15,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from bench import buyers as bench_buyers
 from support.backends import redis, sql
 from support.cart import login, make_user, user_client
@@ -47,11 +49,35 @@ def refused(reason, **more):
     return dict({"res": 7, "errmsg": "下单失败", "reason": reason}, **more)
 
 
+HELD = []
+
+
+def hold_writes(sale, on=redis):
+    """Holds the sale's lock, which the mule's consumer needs to write a
+    batch: the orders of these tests stay in Redis, where they are checked.
+    Freed after the test, when the consumer writes them."""
+    on("SET", f"flash_sale_lock_{sale}", "held-by-test", "PX", 120000)
+    HELD.append((sale, on))
+
+
+def free_writes(sale, on=redis):
+    on("DEL", f"flash_sale_lock_{sale}")
+
+
+@pytest.fixture(autouse=True)
+def writes_freed_after_the_test():
+    yield
+    while HELD:
+        free_writes(*HELD.pop())
+
+
 def new_sale(stock=10, limit=2, **kw):
-    """(sale id, sku id) of an open sale."""
+    """(sale id, sku id) of an open sale whose orders stay in Redis."""
     s, _ = staff()
     (sku,) = skus(1, stock=stock + 100)
-    return created(s, sku, stock=stock, limit=limit, **kw), sku
+    sale = created(s, sku, stock=stock, limit=limit, **kw)
+    hold_writes(sale)
+    return sale, sku
 
 
 def stream(sale):
@@ -152,6 +178,7 @@ def test_every_refusal_gets_its_answer_and_takes_nothing():
     assert buy(c, ended, addr) == refused("ended", ends_at=now - 3600)
     closed, _ = new_sale()
     s, _ = staff()
+    free_writes(closed)  # the close takes the sale's lock too
     assert close(s, closed)["res"] == 5
     assert buy(c, closed, addr) == refused("closed")
     for x in (later, ended):
@@ -438,6 +465,7 @@ def test_wait_replicas_with_a_replica_answers_res_5_and_the_replica_has_it():
         servers.start("replica", server_lines(replica) + [f"replicaof 127.0.0.1 {master}"])
         wait_until("replica in sync", lambda: "master_link_status:up" in cli(replica, "INFO", "replication"), 20)
         sale, _ = new_sale(stock=10, limit=5)
+        hold_writes(sale, on=lambda *a: cli(master, *a))
         uid = make_user()
         addr = make_address(uid)
         c = session_on(master, uid)

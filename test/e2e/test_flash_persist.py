@@ -477,7 +477,7 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
         # dies with entries read and not acked (a transaction open, or waiting for the sale's lock)
         holder = hold_sku(sku, 2)
         wait_until("a batch waiting on the SKU's row", lambda: sql(
-            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=5)
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=15)
         time.sleep(0.3)
         os.kill(old, signal.SIGKILL)
         wait_until("the master respawned the mule", lambda: mule_pid(port) not in (None, old), timeout=20)
