@@ -15,7 +15,7 @@ import pytest
 from support.backends import redis, sql
 from support.cart import make_goods, make_sku, make_type
 from support.env import UWSGI_PORTS, VAR
-from support.flash import Load, make_buyers, wait_until
+from support.flash_load import Load, make_buyers, wait_until
 from support.stack import stack, wait_healthy
 from support.uwsgi import children, master_pid
 from test_flash_sales import created, staff, staff_show
