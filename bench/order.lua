@@ -2,13 +2,16 @@
 -- of DF_BENCH_BUYERS (lines "sessionid csrftoken addr_id sku_id", from
 -- bench/buyers.py), so every order is a distinct buyer's one cart line.
 -- Threads take interleaved buyers; a buyer is never used twice. Answers
--- other than res 5 are counted and printed by done().
+-- other than res 5 are counted and printed by done(). With
+-- DF_BENCH_FLASH_SALE set, each request is that buyer's POST /order/flash in
+-- the sale instead (sku_id of the line unused).
 local buyers = {}
 for line in io.lines(os.getenv("DF_BENCH_BUYERS")) do
   local sid, csrf, addr, sku = line:match("^(%S+) (%S+) (%S+) (%S+)$")
   if sid then buyers[#buyers + 1] = {sid, csrf, addr, sku} end
 end
 local pay_method = os.getenv("DF_BENCH_PAY_METHOD") or "1"
+local flash_sale = os.getenv("DF_BENCH_FLASH_SALE")
 
 local threads = {}
 function setup(thread)
@@ -31,11 +34,17 @@ function request()
     exhausted = exhausted + 1
     b = buyers[1]
   end
-  return wrk.format("POST", "/order/commit", {
+  local headers = {
     ["Cookie"] = "sessionid=" .. b[1] .. "; csrftoken=" .. b[2],
     ["X-CSRFToken"] = b[2],
     ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, "addr_id=" .. b[3] .. "&pay_method=" .. pay_method .. "&sku_ids=" .. b[4])
+  }
+  if flash_sale then
+    return wrk.format("POST", "/order/flash", headers,
+                      "sale_id=" .. flash_sale .. "&addr_id=" .. b[3] .. "&pay_method=" .. pay_method)
+  end
+  return wrk.format("POST", "/order/commit", headers, "addr_id=" .. b[3] .. "&pay_method=" .. pay_method
+                    .. "&sku_ids=" .. b[4])
 end
 
 function response(status, headers, body)

@@ -8,7 +8,9 @@
 # (nginx alone); POST /cart/add; the JSON reads behind the cart, goods,
 # home and list pages; POST /order/commit on one hot SKU and spread over
 # 100 SKUs in each locking mode (every order a distinct buyer's); then, per
-# mode, 200 buyers racing for a stock of 50. An answer with the wrong status
+# mode, 200 buyers racing for a stock of 50; then POST /order/flash in a
+# flash sale of one SKU (every reservation a distinct buyer's), with the
+# orders persisted behind it and their lag. An answer with the wrong status
 # or body is an error. After the table: the uWSGI workers' resident memory
 # and the bare order transaction (MariaDB alone, no HTTP) for scale.
 #
@@ -18,6 +20,8 @@
 #   DF_BENCH_MODES="guarded pessimistic optimistic"   (empty: no order rows)
 #   DF_BENCH_BUYERS=200 DF_BENCH_STOCK=50   the race
 #   DF_BENCH_SLAP_CONC=8       connections of the bare order loop
+#   DF_BENCH_FLASH=1           the flash-sale rows (0: none)
+#   DF_BENCH_FLASH_RATE=12000  buyers made per second of a flash run
 #   DF_BENCH_OUT=path          where the markdown goes
 #                              (default build/bench/results-<time>.md)
 # Other work on the machine distorts the numbers: the load average is
@@ -31,6 +35,8 @@ MODES=${DF_BENCH_MODES-"guarded pessimistic optimistic"}
 RACE_BUYERS=${DF_BENCH_BUYERS:-200}
 RACE_STOCK=${DF_BENCH_STOCK:-50}
 SLAP_CONC=${DF_BENCH_SLAP_CONC:-8}
+FLASH=${DF_BENCH_FLASH:-1}
+FLASH_RATE=${DF_BENCH_FLASH_RATE:-12000}
 STAMP=$(date +%Y%m%d-%H%M%S)
 SKU=1
 . "$(dirname "$0")/lib.sh"
@@ -233,6 +239,58 @@ for mode in $MODES; do
     bare_run "$mode" 1 "$SKU"
     bare_run "$mode" 100 "$FIRST100"
 done
+
+# --- flash sale -----------------------------------------------------------
+# A sale of one SKU big enough never to sell out, made through the staff
+# endpoint; every reservation a new buyer's. Persisted orders/s: the rows
+# over the time from the first reservation to the last row written; lag:
+# each row's writing time minus its reservation time.
+flash_sale_new() {
+    local now out
+    now=$(date +%s)
+    out=$(curl -s -X POST -H "Cookie: $DF_BENCH_COOKIE" -H "X-CSRFToken: $DF_BENCH_CSRF" \
+        -d "sku_id=$SKU&stock=100000000&starts_at=$((now - 60))&ends_at=$((now + 3600))&limit_per_user=1" \
+        "$BASE/api/admin/flash-sales")
+    sed -n 's/.*"sale_id":\([0-9]*\).*/\1/p' <<<"$out"
+}
+
+flash_run() { # conns -> adds a row
+    local sale f res rows span p50 p99 persisted
+    sale=$(flash_sale_new)
+    [ -n "$sale" ] || { echo "bench: cannot create a flash sale" >&2; exit 1; }
+    f=$(buyers "flash$1" $((ORDER_SECS * FLASH_RATE)) 1 "$SKU")
+    res=$(DF_BENCH_FLASH_SALE=$sale DF_BENCH_BUYERS=$f DF_BENCH_THREADS=2 wrk -t2 -c"$1" -d"${ORDER_SECS}s" \
+        -s bench/order.lua "$BASE/order/flash" | grep '^RESULT')
+    [ -n "$res" ] || { echo "bench: wrk gave no result for the flash sale at $1 connections" >&2; exit 1; }
+    for _ in $(seq 1 600); do
+        [ "$(rcli XLEN "flash_sale_orders_$sale")" = 0 ] && break
+        sleep 0.1
+    done
+    read -r rows span <<<"$(sqlq "SELECT COUNT(*), TIMESTAMPDIFF(MICROSECOND, MIN(o.create_time), MAX(f.create_time))
+        FROM df_flash_sale_order f JOIN df_order_info o ON o.order_id = f.order_id WHERE f.sale_id = $sale")"
+    read -r p50 p99 <<<"$(sqlq "SELECT DISTINCT
+          ROUND(PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY TIMESTAMPDIFF(MICROSECOND, o.create_time, f.create_time)) OVER () / 1000, 1),
+          ROUND(PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY TIMESTAMPDIFF(MICROSECOND, o.create_time, f.create_time)) OVER () / 1000, 1)
+        FROM df_flash_sale_order f JOIN df_order_info o ON o.order_id = f.order_id WHERE f.sale_id = $sale")"
+    persisted=$(awk -v n="$rows" -v us="$span" 'BEGIN { printf "%.0f", us > 0 ? n * 1e6 / us : 0 }')
+    local errs=$(( $(field non2xx "$res") + $(field socket_errors "$res") + $(field timeouts "$res") \
+        + $(field not_res5 "$res") ))
+    local pend
+    pend=$(rcli XLEN "flash_sale_orders_$sale")
+    ROWS+=("$(printf '| POST /order/flash, one hot SKU (reservation) | %s | %s | %s | %s | %s | %s | %s orders written (%s pending), persisted %s orders/s, lag p50 %s ms / p99 %s ms |' \
+        "$1" "$(field rps "$res")" "$(field p50_ms "$res")" "$(field p99_ms "$res")" "$errs" \
+        "$(awk -v a="$(field rps "$res")" -v b="${BASELINE[$1]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')" \
+        "$rows" "$pend" "$persisted" "$p50" "$p99")")
+}
+
+if [ "$FLASH" = 1 ]; then
+    echo "== flash sale"
+    restart_uwsgi guarded
+    sqlq "UPDATE df_user SET is_staff = 1 WHERE id = $uid"
+    sqlq "UPDATE df_goods_sku SET stock = 2000000000 WHERE id = $SKU"
+    for c in $CONNS; do flash_run "$c"; done
+    worker_rss "after the flash sale"
+fi
 
 {
     echo "bench $STAMP: nginx -> 2 uWSGI instances (4 workers x 2 threads each), wrk -t2;"
