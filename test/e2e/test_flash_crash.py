@@ -13,8 +13,8 @@ import time
 import pytest
 
 from support.backends import redis, sql
-from support.cart import make_goods, make_sku, make_type
 from support.env import UWSGI_PORTS, VAR
+from support.orders import skus
 from support.flash_load import Load, make_buyers, wait_until
 from support.stack import stack, wait_healthy
 from support.uwsgi import children, master_pid
@@ -29,7 +29,8 @@ SKU_STOCK = 1000
 
 
 def new_sku():
-    return make_sku(make_type(), make_goods(), stock=SKU_STOCK)
+    (sku,) = skus(1, stock=SKU_STOCK)
+    return sku
 
 
 def sku_stock_sales(sku):

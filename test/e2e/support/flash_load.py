@@ -24,7 +24,8 @@ class Buyer:
 
 
 def make_buyers(n):
-    """n logged-in users, each with one address."""
+    """n logged-in users, each with one address, who have opened the sale's
+    page: their address set is filled as the address list fills it."""
     tag = uuid.uuid4().hex[:10]
     sql("INSERT INTO df_user (password, username, email, is_active, date_joined, create_time, update_time)"
         f" SELECT 'x', CONCAT('f{tag}_', seq), CONCAT('f{tag}_', seq, '@localhost'), 1, NOW(6), NOW(6), NOW(6)"
@@ -39,6 +40,8 @@ def make_buyers(n):
     for uid, addr in rows:
         b = Buyer(int(uid), int(addr), secrets.token_hex(16), secrets.token_hex(16))
         commands.append(f"SET session_{b.sid} {b.uid} EX 3600")
+        commands.append(f"SADD user_addrs_{b.uid} 0 {b.addr}")
+        commands.append(f"EXPIRE user_addrs_{b.uid} 3600")
         buyers.append(b)
     subprocess.run(["redis-cli", "-s", REDIS_SOCK], input="\n".join(commands) + "\n", check=True,
                    capture_output=True, text=True, timeout=120)
