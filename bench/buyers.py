@@ -1,7 +1,8 @@
 """Creates N logged-in buyers for the order benchmarks, in bulk: the users
 and their addresses in two SQL statements, the sessions and carts in one
 redis-cli pipe. Buyer i gets `count` units of SKU first_sku + (i % skus) in
-its cart. Prints one "sessionid csrftoken addr_id sku_id" line per buyer.
+its cart, and its address set (user_addrs_<uid>) as its address list read
+fills it. Prints one "sessionid csrftoken addr_id sku_id" line per buyer.
 
   python3 bench/buyers.py MYSQL_SOCK REDIS_SOCK TAG N SKUS FIRST_SKU [COUNT]
 """
@@ -40,6 +41,9 @@ def make_buyers(mysql_sock, redis_sock, tag, n, skus, first_sku, count=1):
         sku = first_sku + i % skus
         commands.append(f"SET session_{sid} {uid} EX 7200")
         commands.append(f"HSET cart_{uid} {sku} {count}")
+        # as the address list fills it when a buyer opens the flash sale's page
+        commands.append(f"SADD user_addrs_{uid} 0 {addr}")
+        commands.append(f"EXPIRE user_addrs_{uid} 7200")
         buyers.append((sid, csrf, addr, str(sku), uid))
     subprocess.run(["redis-cli", "-s", redis_sock], input="\n".join(commands) + "\n", check=True,
                    capture_output=True, text=True, timeout=120)
