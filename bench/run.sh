@@ -258,7 +258,7 @@ flash_run() { # conns appendfsync -> adds a row
     local sale f res rows span p50 p99 persisted
     sale=$(flash_sale_new)
     [ -n "$sale" ] || { echo "bench: cannot create a flash sale" >&2; exit 1; }
-    f=$(buyers "flash$1" $((ORDER_SECS * FLASH_RATE)) 1 "$SKU")
+    f=$(buyers "flash$2$1" $((ORDER_SECS * FLASH_RATE)) 1 "$SKU")
     res=$(DF_BENCH_FLASH_SALE=$sale DF_BENCH_BUYERS=$f DF_BENCH_THREADS=2 wrk -t2 -c"$1" -d"${ORDER_SECS}s" \
         -s bench/order.lua "$BASE/order/flash" | grep '^RESULT')
     [ -n "$res" ] || { echo "bench: wrk gave no result for the flash sale at $1 connections" >&2; exit 1; }
