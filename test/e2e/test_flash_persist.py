@@ -454,6 +454,14 @@ def hold_sku(sku, seconds):
     return holder
 
 
+def end_hold(holder):
+    """Ends a hold before its time: the server kills the holder's session,
+    whose transaction rolls back (a client gone is not noticed in SLEEP)."""
+    for (sid,) in sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(%'"):
+        sql(f"KILL {int(sid)}")
+    holder.wait(30)
+
+
 @pytest.mark.destructive
 def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
     c, sku, sale = new_sale(stock=1000)
@@ -476,18 +484,20 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
         time.sleep(0.5)
         # the SKU's row held by another session: the batch in flight waits in its UPDATE of sales, so the mule
         # dies with entries read and not acked (a transaction open, or waiting for the sale's lock)
-        holder = hold_sku(sku, 2)
+        # held until the mule is dead, however long the consumers take to reach it (under a full suite they
+        # poll many sales)
+        holder = hold_sku(sku, 120)
         wait_until("a batch waiting on the SKU's row", lambda: sql(
-            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=15)
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=60)
         time.sleep(0.3)
         os.kill(old, signal.SIGKILL)
         wait_until("the master respawned the mule", lambda: mule_pid(port) not in (None, old), timeout=20)
         time.sleep(0.7)
     finally:
+        if holder:
+            end_hold(holder)
         done.set()
         feeder.join(30)
-        if holder:
-            holder.wait(30)
     assert len(oids) >= 100
     wait_until("every entry written and acked", lambda: xlen(sale) == 0 and all_written(oids)(), timeout=40)
     assert set(rows_of(oids).values()) == {1}
