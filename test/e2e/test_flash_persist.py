@@ -443,25 +443,6 @@ def test_redis_restarted_from_its_aof_comes_back_to_the_same_numbers():
     close(c, sale)
 
 
-def hold_sku(sku, seconds):
-    """A session of its own that locks the SKU's row for seconds."""
-    holder = subprocess.Popen(["mariadb", "--no-defaults", f"--socket={MYSQL_SOCK}", "-uroot", "-N", "-B",
-                               "dailyfresh", "-e",
-                               f"START TRANSACTION; SELECT stock FROM df_goods_sku WHERE id = {int(sku)} FOR UPDATE;"
-                               f" SELECT SLEEP({int(seconds)}); COMMIT"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.2)
-    return holder
-
-
-def end_hold(holder):
-    """Ends a hold before its time: the server kills the holder's session,
-    whose transaction rolls back (a client gone is not noticed in SLEEP)."""
-    for (sid,) in sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(%'"):
-        sql(f"KILL {int(sid)}")
-    holder.wait(30)
-
-
 @pytest.mark.destructive
 def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
     c, sku, sale = new_sale(stock=1000)
@@ -477,25 +458,19 @@ def test_a_mule_killed_mid_stream_leaves_every_entry_exactly_one_order():
             time.sleep(0.005)
 
     marks = {p: uwsgi.log_size(p) for p in UWSGI_PORTS}
+    # the sale's lock held from before the first entry: the consumers read entries and cannot write
+    # them, so the mule dies holding entries read and not acked, which another consumer must take over
+    lock = f"flash_sale_lock_{sale}"
+    redis("SET", lock, "held-by-test", "PX", 120000)
     feeder = threading.Thread(target=feed)
     feeder.start()
-    holder = None
     try:
-        time.sleep(0.5)
-        # the SKU's row held by another session: the batch in flight waits in its UPDATE of sales, so the mule
-        # dies with entries read and not acked (a transaction open, or waiting for the sale's lock)
-        # held until the mule is dead, however long the consumers take to reach it (under a full suite they
-        # poll many sales)
-        holder = hold_sku(sku, 120)
-        wait_until("a batch waiting on the SKU's row", lambda: sql(
-            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") != [["0"]], timeout=60)
-        time.sleep(0.3)
+        wait_until("the mule holding entries", lambda: f"/{old}\n" in redis(
+            "XPENDING", f"flash_sale_orders_{sale}", "persist") + "\n", timeout=60)
         os.kill(old, signal.SIGKILL)
         wait_until("the master respawned the mule", lambda: mule_pid(port) not in (None, old), timeout=20)
-        time.sleep(0.7)
     finally:
-        if holder:
-            end_hold(holder)
+        redis("DEL", lock)
         done.set()
         feeder.join(30)
     assert len(oids) >= 100
