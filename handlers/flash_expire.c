@@ -39,16 +39,6 @@
 #define FLASH_SWEEP_WAIT_MS 200L
 #define FLASH_PAY_WAIT_MS 1000L
 
-int flash_sale_lock_wait(struct df_req *r, long long id, long ttl_ms, long wait_ms, char *token) {
-    const struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
-    for (long waited = 0;; waited += 10) {
-        int rc = flash_sale_lock(r, id, ttl_ms, token);
-        if (rc != 0 || waited >= wait_ms)
-            return rc;
-        nanosleep(&pause, NULL);
-    }
-}
-
 /* Lets the lock go; a failure is only logged (it frees itself after its
  * TTL), so that what the holder did still stands or is still answered. */
 void flash_sale_unlock_quietly(struct df_req *r, long long id, const char *token) {

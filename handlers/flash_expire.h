@@ -29,9 +29,6 @@ enum flash_end {
  * and gives the units left in the hash back to the SKU's stock. */
 enum flash_end flash_sale_end(struct df_req *r, long long id, long wait_ms, long long *returned);
 
-/* The sale's lock as flash_sale_lock, retried every few milliseconds for
- * up to wait_ms: 1 taken, 0 still held by another, -1 failed. */
-int flash_sale_lock_wait(struct df_req *r, long long id, long ttl_ms, long wait_ms, char *token);
 
 /* Frees the sale's lock if token holds it; a failure is only logged (the
  * lock frees itself after its TTL) and leaves r's recorded failure as it

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -129,6 +130,21 @@ int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLAS
         return -1;
     }
     return 1;
+}
+
+int flash_sale_lock_wait(struct df_req *r, long long id, long ttl_ms, long wait_ms, char token[FLASH_TOKEN_LEN]) {
+    const struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int rc = flash_sale_lock(r, id, ttl_ms, token);
+        if (rc != 0)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= wait_ms)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* KEYS: the lock. ARGV: the token. Deleted only by its holder. */

@@ -91,6 +91,9 @@ int flash_sale_state(struct df_req *r, const struct flash_sale *s, struct flash_
  * holder that died frees it after ttl_ms. */
 #define FLASH_TOKEN_LEN 33
 int flash_sale_lock(struct df_req *r, long long id, long ttl_ms, char token[FLASH_TOKEN_LEN]);
+/* flash_sale_lock tried every 10 ms for up to wait_ms: 1 taken, 0 still
+ * held by another, -1 failed. */
+int flash_sale_lock_wait(struct df_req *r, long long id, long ttl_ms, long wait_ms, char token[FLASH_TOKEN_LEN]);
 /* Frees the lock if token still holds it: 1 freed, 0 not held, -1 failed. */
 int flash_sale_unlock(struct df_req *r, long long id, const char *token);
 

@@ -50,19 +50,10 @@ static struct rds_script repair_script = RDS_SCRIPT(
     "return tonumber(left)\n");
 
 static int lock_wait(struct df_req *r, long long id, char token[FLASH_TOKEN_LEN]) {
-    struct timespec start, now, ten = {0, 10000000L};
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        int rc = flash_sale_lock(r, id, LOCK_TTL_MS, token);
-        if (rc != 0)
-            return rc;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= LOCK_WAIT_MS) {
-            req_fail(r, 503, "flash sale", "the sale's lock stayed taken");
-            return 0;
-        }
-        nanosleep(&ten, NULL);
-    }
+    int rc = flash_sale_lock_wait(r, id, LOCK_TTL_MS, LOCK_WAIT_MS, token);
+    if (rc == 0)
+        req_fail(r, 503, "flash sale", "the sale's lock stayed taken");
+    return rc;
 }
 
 /* The Redis numbers into rc and the stream's order ids as a JSON array;
