@@ -124,14 +124,19 @@ else
     fi
 fi
 # sanitizer reports from the instances (SANITIZE=1) fail the run
+sanitizer_line=
 for f in "$VAR"/log/sanitizer/asan.* "$VAR"/log/sanitizer/ubsan.*; do
     [ -e "$f" ] || continue
     echo "--- sanitizer report $f"; cat "$f"
+    mkdir -p "$ROOT/build/sanitizer" && cp "$f" "$ROOT/build/sanitizer/"
+    # the first finding of each report beside the summaries, where a log's tail shows it
+    sanitizer_line+="$(basename "$f"): $(grep -m1 -E 'ERROR: |runtime error' "$f" | cut -c1-200); "
     failed=1
 done
 if [ $failed -ne 0 ]; then
     for f in "$VAR"/log/uwsgi-*.log; do echo "--- $f (last lines)"; tail -n 20 "$f"; done
 fi
+[ -n "$sanitizer_line" ] && echo "sanitizer: $sanitizer_line"
 echo "pytest: ${pytest_line:-no summary}"
 echo "browser: $browser_line"
 echo "unit: $unit_passed passed, $unit_failed failed"
