@@ -24,24 +24,27 @@ refused, exhausted = 0, 0
 -- each thread's requests, formatted once before the run: wrk then spends
 -- per request what it spends on a static one (the no-backend baseline's),
 -- not a Lua table and a wrk.format, so the figure is the shop's
-local reqs, next_req = {}, 1
+local reqs, next_req, fallback = {}, 1, nil
+
+local function format(b)
+  local headers = {
+    ["Cookie"] = "sessionid=" .. b[1] .. "; csrftoken=" .. b[2],
+    ["X-CSRFToken"] = b[2],
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+  if flash_sale then
+    return wrk.format("POST", "/order/flash", headers,
+                      "sale_id=" .. flash_sale .. "&addr_id=" .. b[3] .. "&pay_method=" .. pay_method)
+  end
+  return wrk.format("POST", "/order/commit", headers, "addr_id=" .. b[3] .. "&pay_method=" .. pay_method
+                    .. "&sku_ids=" .. b[4])
+end
+
 function init(args)
   local stride = tonumber(os.getenv("DF_BENCH_THREADS") or "2")
-  for i = id + 1, #buyers, stride do
-    local b = buyers[i]
-    local headers = {
-      ["Cookie"] = "sessionid=" .. b[1] .. "; csrftoken=" .. b[2],
-      ["X-CSRFToken"] = b[2],
-      ["Content-Type"] = "application/x-www-form-urlencoded",
-    }
-    if flash_sale then
-      reqs[#reqs + 1] = wrk.format("POST", "/order/flash", headers,
-                                   "sale_id=" .. flash_sale .. "&addr_id=" .. b[3] .. "&pay_method=" .. pay_method)
-    else
-      reqs[#reqs + 1] = wrk.format("POST", "/order/commit", headers, "addr_id=" .. b[3] .. "&pay_method="
-                                   .. pay_method .. "&sku_ids=" .. b[4])
-    end
-  end
+  for i = id + 1, #buyers, stride do reqs[#reqs + 1] = format(buyers[i]) end
+  -- a thread past the last buyer still sends the first one's (counted as exhausted)
+  fallback = format(buyers[1])
   buyers = nil
 end
 
@@ -50,7 +53,7 @@ function request()
   next_req = next_req + 1
   if not q then
     exhausted = exhausted + 1
-    q = reqs[1]
+    q = fallback
   end
   return q
 end
